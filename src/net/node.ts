@@ -1,0 +1,92 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
+import { MAX_RESERVATIONS, RELAY_MAX_CONNECTIONS, RESERVATION_TIMEOUT_MS } from './constants.ts'
+import type { PrivateKey } from '@libp2p/interface'
+
+/**
+ * Limits a relay applies to the circuits it carries. Unset means unlimited: agentmesh circuits
+ * carry RPC for as long as both ends want, not libp2p's default 2 minutes / 128 KiB that is sized
+ * for hole punching.
+ */
+export interface RelayLimits {
+  /**
+   * Reservations held at once.
+   *
+   * @default MAX_RESERVATIONS
+   */
+  maxReservations?: number
+  /** Longest life of one relayed connection, in ms. @default unlimited */
+  durationMs?: number
+  /** Most bytes relayed in each direction of one relayed connection. @default unlimited */
+  dataBytes?: bigint
+}
+
+/** Options of the libp2p node behind a relay. */
+export interface RelayNodeOptions {
+  privateKey?: PrivateKey
+  listen: string[]
+  limits?: RelayLimits
+}
+
+/** Options of the libp2p node behind an agent. */
+export interface AgentNodeOptions {
+  privateKey?: PrivateKey
+  /** Relay multiaddrs (with `/p2p/<relay-id>`) to hold reservations on. */
+  relays: string[]
+  /** Extra libp2p options merged over the defaults (transports, connection manager…). */
+  libp2p?: Partial<Libp2pOptions>
+}
+
+/** The services every agentmesh node runs. */
+export type MeshServices = { identify: ReturnType<ReturnType<typeof identify>> }
+
+/** Build and start the libp2p node of a relay: the only role that listens. */
+export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p> {
+  const limits = options.limits ?? {}
+  const limited = limits.durationMs !== undefined || limits.dataBytes !== undefined
+  return await createLibp2p({
+    ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
+    addresses: { listen: options.listen },
+    transports: [webSockets(), tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: { maxConnections: RELAY_MAX_CONNECTIONS },
+    services: {
+      identify: identify(),
+      relay: circuitRelayServer({
+        reservations: {
+          maxReservations: limits.maxReservations ?? MAX_RESERVATIONS,
+          applyDefaultLimit: limited,
+          ...(limits.durationMs === undefined ? {} : { defaultDurationLimit: limits.durationMs }),
+          ...(limits.dataBytes === undefined ? {} : { defaultDataLimit: limits.dataBytes })
+        }
+      })
+    }
+  })
+}
+
+/**
+ * Build and start the libp2p node of an edge agent or orchestrator. It opens no listening socket:
+ * its only "listen" addresses are circuit reservations on its relays.
+ */
+export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p> {
+  const extra = options.libp2p ?? {}
+  return await createLibp2p({
+    ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
+    transports: [
+      webSockets(),
+      tcp(),
+      circuitRelayTransport({ reservationCompletionTimeout: RESERVATION_TIMEOUT_MS })
+    ],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    ...extra,
+    addresses: { listen: options.relays.map((relay) => `${relay}/p2p-circuit`), ...extra.addresses },
+    services: { identify: identify(), ...extra.services }
+  })
+}

@@ -1,0 +1,110 @@
+import { pipe } from 'it-pipe'
+import { MeshError } from '../errors.ts'
+import { decodeMessages } from './codec.ts'
+import { DEFAULT_CALL_TIMEOUT_MS, FRAME_VERSION, MAX_FRAME_BYTES, RPC_PROTOCOL } from './constants.ts'
+import { errorFromFrame, parseFrame } from './frames.ts'
+import { sendFrame } from './server.ts'
+import type { Connection, Stream } from '@libp2p/interface'
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Aborting it cancels the call: the agent's handler sees its signal abort. */
+  signal?: AbortSignal
+  /**
+   * Time the caller waits for the result, in ms; it travels to the agent as the call's deadline.
+   *
+   * @default DEFAULT_CALL_TIMEOUT_MS
+   */
+  timeout?: number
+  /**
+   * Largest response frame accepted, in bytes.
+   *
+   * @default MAX_FRAME_BYTES
+   */
+  maxFrameBytes?: number
+}
+
+/**
+ * Run intent `cmd` with `args` on the agent at the other end of `connection`, on a stream of its own.
+ *
+ * @returns the handler's result
+ * @throws {MeshError} the agent's error code, or `DEADLINE_EXCEEDED`, `CANCELLED`, `UNAVAILABLE`
+ */
+export async function callOnConnection(
+  connection: Connection,
+  cmd: string,
+  args: unknown,
+  options: CallOptions = {}
+): Promise<unknown> {
+  const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT_MS
+  const deadlineAt = Date.now() + timeout
+  let failure: MeshError | undefined
+  let stream: Stream | undefined
+  const fail = (err: MeshError): void => {
+    failure ??= err
+    stream?.abort(err)
+  }
+  const onAbort = (): void => fail(new MeshError('CANCELLED', 'the call was cancelled by the caller'))
+  const timer = setTimeout(() => {
+    fail(new MeshError('DEADLINE_EXCEEDED', `no result within ${timeout} ms`))
+  }, timeout)
+  options.signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    if (options.signal?.aborted === true) onAbort()
+    if (failure !== undefined) throw failure
+    try {
+      stream = await connection.newStream(RPC_PROTOCOL, {
+        signal: options.signal,
+        negotiateFully: false,
+        runOnLimitedConnection: true
+      })
+    } catch (err) {
+      throw (
+        failure ??
+        new MeshError('UNAVAILABLE', `cannot open an rpc stream: ${(err as Error).message}`, { cause: err })
+      )
+    }
+    if (failure !== undefined) {
+      stream.abort(failure)
+      throw failure
+    }
+    const id = 1
+    await sendFrame(stream, {
+      v: FRAME_VERSION,
+      type: 'req',
+      id,
+      cmd,
+      args,
+      timeout: Math.max(0, deadlineAt - Date.now())
+    })
+    for await (const value of pipe(
+      stream,
+      decodeMessages({ maxBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES })
+    )) {
+      const frame = parseFrame(value)
+      if (frame.id !== id && frame.id !== 0) continue
+      if (frame.type === 'res') {
+        await stream.close().catch(() => {})
+        return frame.result
+      }
+      if (frame.type === 'err') {
+        await stream.close().catch(() => {})
+        throw errorFromFrame(frame)
+      }
+    }
+    throw new MeshError('UNAVAILABLE', 'the agent closed the stream without an answer')
+  } catch (err) {
+    if (failure !== undefined) throw failure
+    if (err instanceof MeshError) {
+      if (stream?.status === 'open') stream.abort(err)
+      throw err
+    }
+    stream?.abort(err as Error)
+    throw new MeshError('UNAVAILABLE', `the call failed in transit: ${(err as Error).message}`, {
+      cause: err
+    })
+  } finally {
+    clearTimeout(timer)
+    options.signal?.removeEventListener('abort', onAbort)
+  }
+}

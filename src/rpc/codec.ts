@@ -1,0 +1,179 @@
+/**
+ * Length-prefixed DAG-CBOR messages: the byte layer shared by agentmesh protocols.
+ *
+ * A message is `varint(length) || dag-cbor(value)`. The decoder is an `it-pipe` transform from a
+ * libp2p stream's chunks to decoded values; it never buffers more than one message and refuses a
+ * length over its limit before reading the body.
+ */
+import * as dagCbor from '@ipld/dag-cbor'
+import { MeshError } from '../errors.ts'
+import { MAX_FRAME_BYTES, MAX_PREFIX_BYTES } from './constants.ts'
+
+/** A chunk as a libp2p stream yields it: a Uint8Array or a Uint8ArrayList (which has `subarray()`). */
+export type Chunk = Uint8Array | { subarray(): Uint8Array }
+
+/** Options of {@link decodeMessages}. */
+export interface DecodeOptions {
+  /**
+   * Largest message body accepted, in bytes.
+   *
+   * @default MAX_FRAME_BYTES
+   */
+  maxBytes?: number
+}
+
+/** Encode `value` as one length-prefixed DAG-CBOR message. */
+export function encodeMessage(value: unknown): Uint8Array {
+  let body: Uint8Array
+  try {
+    body = dagCbor.encode(value)
+  } catch (err) {
+    throw new MeshError(
+      'INVALID_ARGUMENT',
+      `value cannot be encoded as DAG-CBOR: ${(err as Error).message}`,
+      {
+        cause: err
+      }
+    )
+  }
+  const prefix = encodeVarint(body.byteLength)
+  const out = new Uint8Array(prefix.byteLength + body.byteLength)
+  out.set(prefix, 0)
+  out.set(body, prefix.byteLength)
+  return out
+}
+
+function encodeVarint(n: number): Uint8Array {
+  const bytes: number[] = []
+  let rest = n
+  while (rest >= 0x80) {
+    bytes.push((rest % 0x80) | 0x80)
+    rest = Math.floor(rest / 0x80)
+  }
+  bytes.push(rest)
+  return Uint8Array.from(bytes)
+}
+
+/**
+ * An `it-pipe` transform: chunks in, decoded DAG-CBOR values out.
+ *
+ * Errors are typed: `RESOURCE_EXHAUSTED` for a length over `maxBytes`, `INVALID_ARGUMENT` for a bad
+ * prefix, a body that is not DAG-CBOR, or a stream that ends inside a message.
+ *
+ * @example
+ * ```ts
+ * for await (const value of pipe(stream, decodeMessages({ maxBytes: 1024 }))) console.info(value)
+ * ```
+ */
+export function decodeMessages(options: DecodeOptions = {}) {
+  const maxBytes = options.maxBytes ?? MAX_FRAME_BYTES
+  return async function* (source: AsyncIterable<Chunk>): AsyncGenerator<unknown, void, undefined> {
+    const buffer = new ChunkBuffer()
+    let want = -1
+    for await (const chunk of source) {
+      buffer.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())
+      while (true) {
+        if (want < 0) {
+          want = readPrefix(buffer, maxBytes)
+          if (want < 0) break
+        }
+        if (buffer.length < want) break
+        const body = buffer.take(want)
+        want = -1
+        yield decodeBody(body)
+      }
+    }
+    if (want >= 0 || buffer.length > 0)
+      throw new MeshError('INVALID_ARGUMENT', 'stream ended inside a message')
+  }
+}
+
+function decodeBody(body: Uint8Array): unknown {
+  try {
+    return dagCbor.decode(body)
+  } catch (err) {
+    throw new MeshError('INVALID_ARGUMENT', 'message is not valid DAG-CBOR', { cause: err })
+  }
+}
+
+/** Read a varint prefix if the buffer holds a whole one; -1 when more bytes are needed. */
+function readPrefix(buffer: ChunkBuffer, maxBytes: number): number {
+  let value = 0
+  let scale = 1
+  for (let i = 0; i < MAX_PREFIX_BYTES; i++) {
+    const byte = buffer.peek(i)
+    if (byte === undefined) return -1
+    value += (byte & 0x7f) * scale
+    scale *= 0x80
+    if ((byte & 0x80) === 0) {
+      if (i > 0 && byte === 0) throw new MeshError('INVALID_ARGUMENT', 'non-minimal length prefix')
+      if (value > maxBytes) {
+        throw new MeshError(
+          'RESOURCE_EXHAUSTED',
+          `message of ${value} bytes exceeds the limit of ${maxBytes}`,
+          {
+            details: { limit: maxBytes, size: value }
+          }
+        )
+      }
+      buffer.skip(i + 1)
+      return value
+    }
+  }
+  throw new MeshError('INVALID_ARGUMENT', 'length prefix too long')
+}
+
+/** A queue of byte chunks that copies only when a message spans chunks. */
+class ChunkBuffer {
+  private chunks: Uint8Array[] = []
+  private offset = 0
+  length = 0
+
+  push(chunk: Uint8Array): void {
+    if (chunk.byteLength === 0) return
+    this.chunks.push(chunk)
+    this.length += chunk.byteLength
+  }
+
+  peek(index: number): number | undefined {
+    let i = index + this.offset
+    for (const chunk of this.chunks) {
+      if (i < chunk.byteLength) return chunk[i]
+      i -= chunk.byteLength
+    }
+    return undefined
+  }
+
+  skip(n: number): void {
+    this.take(n)
+  }
+
+  take(n: number): Uint8Array {
+    const first = this.chunks[0]
+    if (first !== undefined && first.byteLength - this.offset >= n) {
+      const out = first.subarray(this.offset, this.offset + n)
+      this.advance(n)
+      return out
+    }
+    const out = new Uint8Array(n)
+    let filled = 0
+    while (filled < n) {
+      const chunk = this.chunks[0]
+      if (chunk === undefined) throw new Error('ChunkBuffer underflow')
+      const part = chunk.subarray(this.offset, this.offset + (n - filled))
+      out.set(part, filled)
+      filled += part.byteLength
+      this.advance(part.byteLength)
+    }
+    return out
+  }
+
+  private advance(n: number): void {
+    this.length -= n
+    this.offset += n
+    while (this.chunks.length > 0 && this.offset >= (this.chunks[0]?.byteLength ?? 0)) {
+      this.offset -= this.chunks[0]?.byteLength ?? 0
+      this.chunks.shift()
+    }
+  }
+}

@@ -1,0 +1,26 @@
+/** The intent RPC protocol id. The version in the id changes only with an incompatible wire change. */
+export const RPC_PROTOCOL = '/agentmesh/rpc/1'
+
+/** The frame format version carried in every frame (`v`). */
+export const FRAME_VERSION = 1
+
+/** Largest frame (length prefix excluded) accepted or sent: 64 MiB, so a 64 MiB result fits. */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024 + 4096
+
+/** Largest length prefix in bytes (a varint of up to 2^35 - 1). */
+export const MAX_PREFIX_BYTES = 5
+
+/** Deadline used when a call gives none: 30 s, as gRPC clients commonly default. */
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000
+
+/** Longest deadline a caller may ask for: 1 hour. Longer ones are clamped. */
+export const MAX_CALL_TIMEOUT_MS = 60 * 60 * 1000
+
+/** Requests in flight on one inbound RPC stream at once. */
+export const MAX_CALLS_PER_STREAM = 1024
+
+/** Inbound RPC streams per connection, as libp2p's `maxInboundStreams`. */
+export const MAX_INBOUND_STREAMS = 1024
+
+/** Outbound RPC streams per connection, as libp2p's `maxOutboundStreams`. */
+export const MAX_OUTBOUND_STREAMS = 1024
