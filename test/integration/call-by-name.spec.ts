@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict'
+import { MeshError } from '../../src/index.ts'
+import { type Mesh, rejectsWithCode, sleep, startMesh } from '../fixtures/mesh.ts'
+
+describe('calling an agent by name through a relay (real libp2p nodes, WebSockets)', () => {
+  let mesh: Mesh
+
+  before(async () => {
+    mesh = await startMesh({ name: 'acme/prod/demo' })
+    mesh.agent
+      .handle('/greet', (args: { who: string }) => `hello ${args.who}`)
+      .handle('/echo', (args: unknown) => args)
+      .handle('/boom', () => {
+        throw new Error('secret path /etc/agent/key leaked in a message')
+      })
+      .handle('/refuse', () => {
+        throw new MeshError('FAILED_PRECONDITION', 'the cluster is frozen', { details: { frozen: true } })
+      })
+  })
+
+  after(async () => {
+    await mesh.stop()
+  })
+
+  it('reaches the agent by name over a relayed (circuit) connection', async () => {
+    const result = await mesh.caller.call('acme/prod/demo', '/greet', { who: 'world' })
+    assert.equal(result, 'hello world')
+    const toAgent = mesh.caller.node
+      .getConnections()
+      .filter((c) => c.remotePeer.toString() === mesh.agent.peerId)
+    assert.ok(toAgent.length > 0)
+    assert.ok(
+      toAgent.every((c) => c.remoteAddr.toString().includes('/p2p-circuit')),
+      'the caller reaches the agent only through the relay'
+    )
+  })
+
+  it('the edge agent opens no listening socket: its only addresses are circuit addresses', () => {
+    assert.ok(mesh.agent.addrs.length > 0)
+    for (const addr of mesh.agent.node.getMultiaddrs()) {
+      assert.match(addr.toString(), /\/p2p-circuit\//)
+    }
+  })
+
+  it('answers NOT_FOUND for a name nobody registered', async () => {
+    await rejectsWithCode(mesh.caller.call('acme/prod/nobody', '/greet', { who: 'x' }), 'NOT_FOUND')
+  })
+
+  it('answers INVALID_ARGUMENT for a malformed name, before any network use', async () => {
+    await rejectsWithCode(mesh.caller.call('Not A Name', '/greet', {}), 'INVALID_ARGUMENT')
+  })
+
+  it('answers UNIMPLEMENTED for an intent the agent does not serve', async () => {
+    await rejectsWithCode(mesh.caller.call('acme/prod/demo', '/nope', {}), 'UNIMPLEMENTED')
+  })
+
+  it('turns a handler crash into INTERNAL without leaking its message, and keeps serving', async () => {
+    const err = await rejectsWithCode(mesh.caller.call('acme/prod/demo', '/boom', {}), 'INTERNAL')
+    assert.ok(!err.message.includes('/etc/agent'), 'the local error message must not cross the wire')
+    assert.equal(await mesh.caller.call('acme/prod/demo', '/greet', { who: 'again' }), 'hello again')
+  })
+
+  it('carries a MeshError thrown by a handler with its code, message and details', async () => {
+    const err = await rejectsWithCode(
+      mesh.caller.call('acme/prod/demo', '/refuse', {}),
+      'FAILED_PRECONDITION'
+    )
+    assert.ok(err instanceof MeshError)
+    assert.equal(err.message, 'the cluster is frozen')
+    assert.deepEqual(err.details, { frozen: true })
+  })
+
+  it('carries DAG-CBOR values intact: bytes, nested maps, null, large integers', async () => {
+    const value = {
+      bytes: new Uint8Array([0, 1, 2, 255]),
+      nested: { list: [1, 'two', null] },
+      big: 2 ** 53 - 1
+    }
+    assert.deepEqual(await mesh.caller.call('acme/prod/demo', '/echo', value), value)
+  })
+
+  it('moves a 1 MiB argument and a 1 MiB result through the relay', async () => {
+    const big = new Uint8Array(1024 * 1024)
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff
+    const result = await mesh.caller.call<Uint8Array>('acme/prod/demo', '/echo', big, { timeout: 20_000 })
+    assert.equal(result.byteLength, big.byteLength)
+    assert.deepEqual(result, big)
+  })
+
+  it('runs many calls at once on one relayed connection', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => mesh.caller.call('acme/prod/demo', '/greet', { who: String(i) }))
+    )
+    assert.deepEqual(
+      results,
+      Array.from({ length: 50 }, (_, i) => `hello ${i}`)
+    )
+  })
+
+  it('keeps the relayed connection unlimited (no 2 min / 128 KiB hole-punching limits)', async () => {
+    await mesh.caller.call('acme/prod/demo', '/greet', { who: 'x' })
+    for (const conn of mesh.caller.node.getConnections()) {
+      assert.equal(
+        conn.limits,
+        undefined,
+        `connection ${conn.remoteAddr.toString()} must carry no relay limit`
+      )
+    }
+    const reservation = [
+      ...(
+        mesh.relay.node.services.relay as { reservations: Map<unknown, { limit?: unknown }> }
+      ).reservations.values()
+    ][0]
+    assert.ok(reservation !== undefined)
+    assert.equal(reservation.limit, undefined)
+  })
+
+  it('still calls on the same relayed connection after it outlived a configured relay limit', async () => {
+    // With a relay configured with a 1.5 s duration limit the circuit dies; the default relay's circuit does not.
+    const limited = await startMesh({ name: 'acme/prod/limited', relay: { limits: { durationMs: 1500 } } })
+    try {
+      limited.agent.handle('/echo', (args: unknown) => args)
+      assert.equal(await limited.caller.call('acme/prod/limited', '/echo', 1), 1)
+      await mesh.caller.call('acme/prod/demo', '/echo', 1)
+      const before = mesh.caller.node.getConnections(mesh.agent.node.peerId)[0]
+      await sleep(2500)
+      const limitedConns = limited.caller.node.getConnections(limited.agent.node.peerId)
+      assert.equal(limitedConns.length, 0, 'the limited relay closed its circuit after 1.5 s')
+      assert.equal(await mesh.caller.call('acme/prod/demo', '/echo', 2), 2)
+      const after = mesh.caller.node.getConnections(mesh.agent.node.peerId)[0]
+      assert.equal(after?.id, before?.id, 'the unlimited circuit is the same connection, still open')
+    } finally {
+      await limited.stop()
+    }
+  })
+})
