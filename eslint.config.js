@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'docs/**', 'bench/results/**', 'node_modules/**'] },
+  { ignores: ['dist/**', 'docs/**', 'bench/results/**', 'node_modules/**', 'coverage/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
