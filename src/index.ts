@@ -16,10 +16,42 @@
  *
  * @packageDocumentation
  */
-export { type Agent, type AgentOptions, createAgent } from './agent.ts'
+export {
+  type Agent,
+  type AgentCallContext,
+  type AgentCallOptions,
+  type AgentHandler,
+  type AgentOptions,
+  createAgent
+} from './agent.ts'
 export { ERROR_CODES, type ErrorCode, isErrorCode, MeshError, type MeshErrorOptions } from './errors.ts'
 export type { NameRecord } from './names/index.ts'
 export { assertName, isName } from './names/index.ts'
 export type { RelayLimits } from './net/index.ts'
 export { createRelay, type Relay, type RelayOptions } from './relay.ts'
-export type { CallContext, Caller, CallOptions, IntentHandler } from './rpc/index.ts'
+export {
+  allowAuthenticatedPeers,
+  type AuditEvent,
+  type AuditSink,
+  denyAll,
+  type JsonLinesAuditSink,
+  jsonLinesAuditSink,
+  type LocalPolicy,
+  type PolicyQuestion
+} from './policy/index.ts'
+export {
+  type AgentCard,
+  type ArgsOf,
+  type CallAuthorizer,
+  type CallContext,
+  type Caller,
+  type CallOptions,
+  type CallStream,
+  defineIntent,
+  type Grant,
+  type IntentCard,
+  type IntentContract,
+  type ProgressOf,
+  type ResultOf,
+  type Schema
+} from './rpc/index.ts'

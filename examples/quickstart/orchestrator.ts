@@ -1,38 +1,46 @@
-// An orchestrator: knows only the agent's name and a relay; never holds the agent's credentials.
+// An orchestrator: knows the agent's name, a relay and its own capabilities; never the agent's credentials.
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { createAgent, MeshError } from 'agentmesh'
+import { loadKey } from 'agentmesh/identity'
 
-const relayAddr = process.argv[2]
-if (relayAddr === undefined) throw new Error('usage: orchestrator.ts <relay-multiaddr>')
+const [relayAddr, dir] = process.argv.slice(2)
+if (relayAddr === undefined || dir === undefined) throw new Error('usage: orchestrator.ts <relay> <keys-dir>')
 
-const orchestrator = await createAgent({ relays: [relayAddr] })
+const orchestrator = await createAgent({
+  relays: [relayAddr],
+  identity: await loadKey(join(dir, 'orchestrator.key')),
+  proofs: [await readFile(join(dir, 'greet.ucan')), await readFile(join(dir, 'count.ucan'))]
+})
 
 async function show(title: string, run: () => Promise<unknown>): Promise<void> {
+  console.log(title)
   const started = performance.now()
   try {
     const result = await run()
-    console.log(`${title}\n    -> ${JSON.stringify(result)} (${(performance.now() - started).toFixed(1)} ms)`)
+    console.log(`    -> ${JSON.stringify(result)} (${(performance.now() - started).toFixed(1)} ms)`)
   } catch (err) {
     if (!(err instanceof MeshError)) throw err
-    console.log(
-      `${title}\n    -> ${err.code}: ${err.message} (${(performance.now() - started).toFixed(1)} ms)`
-    )
+    console.log(`    -> ${err.code}: ${err.message} (${(performance.now() - started).toFixed(1)} ms)`)
   }
 }
 
-await show("call '/greet' on acme/prod/demo (resolve the name, dial through the relay)", () =>
-  orchestrator.call('acme/prod/demo', '/greet', { who: 'world' })
+await show('1. /demo/greet on acme/prod/demo: resolve the name, dial through the relay, call', () =>
+  orchestrator.call('acme/prod/demo', '/demo/greet', { who: 'world' })
 )
-await show("call '/greet' again (connection already open)", () =>
-  orchestrator.call('acme/prod/demo', '/greet', { who: 'again' })
+await show('2. /demo/count to 3, streamed: progress events, then the result', async () => {
+  const call = orchestrator.stream('acme/prod/demo', '/demo/count', { to: 3 })
+  for await (const event of call) console.log(`    progress ${JSON.stringify(event)}`)
+  return await call.result
+})
+await show('3. /demo/count to 50: the delegation caps `to` at 5, so the agent refuses', () =>
+  orchestrator.call('acme/prod/demo', '/demo/count', { to: 50 })
 )
-await show("call '/math/divide' with b = 0 (the agent refuses with a typed error)", () =>
-  orchestrator.call('acme/prod/demo', '/math/divide', { a: 1, b: 0 })
+await show('4. /admin/shutdown: nobody delegated it to us, so the agent refuses', () =>
+  orchestrator.call('acme/prod/demo', '/admin/shutdown', {})
 )
-await show("call '/deploy' (an intent the agent does not serve)", () =>
-  orchestrator.call('acme/prod/demo', '/deploy', {})
-)
-await show('call acme/prod/missing (a name nobody registered)', () =>
-  orchestrator.call('acme/prod/missing', '/greet', { who: 'nobody' })
+await show('5. acme/prod/missing: a name nobody registered', () =>
+  orchestrator.call('acme/prod/missing', '/demo/greet', { who: 'nobody' })
 )
 
 await orchestrator.stop()

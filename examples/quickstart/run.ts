@@ -1,8 +1,12 @@
 // The quickstart: starts a relay, an edge agent and an orchestrator as three OS processes on
 // loopback, shows what happens, and stops everything. `npm run demo` runs this file.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { setUpAuthority } from './authority.ts'
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
 const children: ChildProcess[] = []
@@ -43,12 +47,15 @@ const watchdog = setTimeout(() => {
   process.exit(1)
 }, 15_000)
 
+const dir = await mkdtemp(join(tmpdir(), 'agentmesh-demo-'))
 try {
+  const { authorityDid } = await setUpAuthority(dir)
+  console.log(`[operator] authority ${authorityDid.slice(0, 20)}… delegated /demo/greet and /demo/count (to <= 5)`)
   const relay = start('relay', './relay.ts')
   const relayAddr = String((await relay.json).relay)
-  const agent = start('agent', './agent.ts', [relayAddr])
+  const agent = start('agent', './agent.ts', [relayAddr, authorityDid])
   await agent.json
-  const orchestrator = start('orchestrator', './orchestrator.ts', [relayAddr])
+  const orchestrator = start('orchestrator', './orchestrator.ts', [relayAddr, dir])
   const code = await new Promise<number | null>((resolve) => orchestrator.proc.once('exit', resolve))
   stopAll()
   await Promise.all(
@@ -62,4 +69,6 @@ try {
   stopAll()
   clearTimeout(watchdog)
   process.exitCode = 1
+} finally {
+  await rm(dir, { recursive: true, force: true })
 }

@@ -2,7 +2,7 @@ import { pipe } from 'it-pipe'
 import { MeshError } from '../errors.ts'
 import { decodeMessages } from './codec.ts'
 import { DEFAULT_CALL_TIMEOUT_MS, FRAME_VERSION, MAX_FRAME_BYTES, RPC_PROTOCOL } from './constants.ts'
-import { errorFromFrame, parseFrame } from './frames.ts'
+import { errorFromFrame, parseFrame, type RequestFrame, TRACEPARENT } from './frames.ts'
 import { sendFrame } from './server.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 
@@ -16,12 +16,24 @@ export interface CallOptions {
    * @default DEFAULT_CALL_TIMEOUT_MS
    */
   timeout?: number
+  /** Idempotency key: retrying with the same key returns the first outcome; the intent never runs twice. */
+  idempotencyKey?: string
+  /** W3C `traceparent` of the caller's span, passed to the handler. */
+  traceparent?: string
   /**
    * Largest response frame accepted, in bytes.
    *
    * @default MAX_FRAME_BYTES
    */
   maxFrameBytes?: number
+}
+
+/** Low-level options: what the agent facade adds to a call. */
+export interface WireCallOptions extends CallOptions {
+  /** The request's `auth` field. */
+  auth?: unknown
+  /** Called with each progress event, in order, before the result. */
+  onProgress?: (data: unknown) => void
 }
 
 /**
@@ -34,9 +46,12 @@ export async function callOnConnection(
   connection: Connection,
   cmd: string,
   args: unknown,
-  options: CallOptions = {}
+  options: WireCallOptions = {}
 ): Promise<unknown> {
   const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT_MS
+  if (options.traceparent !== undefined && !TRACEPARENT.test(options.traceparent)) {
+    throw new MeshError('INVALID_ARGUMENT', 'traceparent must be a W3C trace context traceparent')
+  }
   const deadlineAt = Date.now() + timeout
   let failure: MeshError | undefined
   let stream: Stream | undefined
@@ -45,9 +60,7 @@ export async function callOnConnection(
     stream?.abort(err)
   }
   const onAbort = (): void => fail(new MeshError('CANCELLED', 'the call was cancelled by the caller'))
-  const timer = setTimeout(() => {
-    fail(new MeshError('DEADLINE_EXCEEDED', `no result within ${timeout} ms`))
-  }, timeout)
+  const timer = setTimeout(() => fail(new MeshError('DEADLINE_EXCEEDED', `no result within ${timeout} ms`)), timeout)
   options.signal?.addEventListener('abort', onAbort, { once: true })
   try {
     if (options.signal?.aborted === true) onAbort()
@@ -59,35 +72,34 @@ export async function callOnConnection(
         runOnLimitedConnection: true
       })
     } catch (err) {
-      throw (
-        failure ??
-        new MeshError('UNAVAILABLE', `cannot open an rpc stream: ${(err as Error).message}`, { cause: err })
-      )
+      throw failure ?? new MeshError('UNAVAILABLE', `cannot open an rpc stream: ${(err as Error).message}`, { cause: err })
     }
     if (failure !== undefined) {
       stream.abort(failure)
       throw failure
     }
     const id = 1
-    await sendFrame(stream, {
+    const request: RequestFrame = {
       v: FRAME_VERSION,
       type: 'req',
       id,
       cmd,
       args,
-      timeout: Math.max(0, deadlineAt - Date.now())
-    })
-    for await (const value of pipe(
-      stream,
-      decodeMessages({ maxBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES })
-    )) {
+      timeout: Math.max(1, deadlineAt - Date.now())
+    }
+    if (options.idempotencyKey !== undefined) request.idem = options.idempotencyKey
+    if (options.traceparent !== undefined) request.trace = options.traceparent
+    if (options.auth !== undefined) request.auth = options.auth
+    await sendFrame(stream, request)
+    for await (const value of pipe(stream, decodeMessages({ maxBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES }))) {
       const frame = parseFrame(value)
       if (frame.id !== id && frame.id !== 0) continue
-      if (frame.type === 'res') {
+      if (frame.type === 'prog') {
+        options.onProgress?.(frame.data)
+      } else if (frame.type === 'res') {
         await stream.close().catch(() => {})
         return frame.result
-      }
-      if (frame.type === 'err') {
+      } else if (frame.type === 'err') {
         await stream.close().catch(() => {})
         throw errorFromFrame(frame)
       }
@@ -100,9 +112,7 @@ export async function callOnConnection(
       throw err
     }
     stream?.abort(err as Error)
-    throw new MeshError('UNAVAILABLE', `the call failed in transit: ${(err as Error).message}`, {
-      cause: err
-    })
+    throw new MeshError('UNAVAILABLE', `the call failed in transit: ${(err as Error).message}`, { cause: err })
   } finally {
     clearTimeout(timer)
     options.signal?.removeEventListener('abort', onAbort)

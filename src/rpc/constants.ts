@@ -24,3 +24,21 @@ export const MAX_INBOUND_STREAMS = 1024
 
 /** Outbound RPC streams per connection, as libp2p's `maxOutboundStreams`. */
 export const MAX_OUTBOUND_STREAMS = 1024
+
+/** Calls running at once on one agent, across all callers; more are refused with `RESOURCE_EXHAUSTED`. */
+export const MAX_INFLIGHT_CALLS = 4096
+
+/** Calls one caller (PeerId) may have running at once on one agent. */
+export const MAX_CALLS_PER_CALLER = 256
+
+/** How long an idempotency key remembers the first outcome: 10 minutes. */
+export const IDEMPOTENCY_WINDOW_MS = 10 * 60 * 1000
+
+/** Most idempotency keys remembered at once; the oldest are forgotten first. */
+export const MAX_IDEMPOTENCY_KEYS = 10_000
+
+/** The agent card protocol id. */
+export const CARD_PROTOCOL = '/agentmesh/card'
+
+/** Largest agent card accepted by a caller, in bytes. */
+export const MAX_CARD_BYTES = 1024 * 1024

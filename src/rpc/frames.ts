@@ -19,6 +19,20 @@ export interface RequestFrame {
   args: unknown
   /** Time left to the caller's deadline, in ms, when the frame was sent (as gRPC's `grpc-timeout`). */
   timeout: number
+  /** Idempotency key: a retry with the same key (same caller, same intent) gets the first outcome. */
+  idem?: string
+  /** W3C trace context `traceparent` of the caller's span. */
+  trace?: string
+  /** Authority for the call, as the agent's authorizer reads it (a UCAN invocation or chain reference). */
+  auth?: unknown
+}
+
+/** Agent to caller: a progress event or partial result of call `id`. Not terminal; any number may come. */
+export interface ProgressFrame {
+  v: typeof FRAME_VERSION
+  type: 'prog'
+  id: number
+  data: unknown
 }
 
 /** Agent to caller: the call succeeded with `result`. Terminal. */
@@ -48,7 +62,10 @@ export interface CancelFrame {
 }
 
 /** Any frame of protocol version 1. */
-export type Frame = RequestFrame | ResultFrame | ErrorFrame | CancelFrame
+export type Frame = RequestFrame | ProgressFrame | ResultFrame | ErrorFrame | CancelFrame
+
+/** W3C trace context: version 00, 16-byte trace id, 8-byte parent id, flags; all-zero ids are invalid. */
+export const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return (
@@ -84,7 +101,16 @@ export function parseFrame(value: unknown): Frame {
         throw invalid('timeout must be a non-negative number of ms')
       }
       if (!('args' in value)) throw invalid('args missing')
+      if (value.idem !== undefined && (typeof value.idem !== 'string' || value.idem.length === 0 || value.idem.length > 256)) {
+        throw invalid('idem must be a string of 1 to 256 characters')
+      }
+      if (value.trace !== undefined && (typeof value.trace !== 'string' || !TRACEPARENT.test(value.trace))) {
+        throw invalid('trace must be a W3C traceparent')
+      }
       return value as unknown as RequestFrame
+    case 'prog':
+      if (!('data' in value)) throw invalid('data missing')
+      return value as unknown as ProgressFrame
     case 'res':
       if (!('result' in value)) throw invalid('result missing')
       return value as unknown as ResultFrame

@@ -1,21 +1,38 @@
 /**
- * Intent RPC: the `/agentmesh/rpc/1` wire codec, the intent server and the call client.
+ * Intent RPC: contracts, the `/agentmesh/rpc/1` wire codec, the intent server, the call client and
+ * the agent card.
  *
  * @example
  * ```ts
- * import { IntentServer, callOnConnection } from './index.ts'
+ * import { callOnConnection, defineIntent, IntentServer } from './index.ts'
  *
- * const server = new IntentServer({ registrar: node, logger: node.logger })
- * server.handle('/echo', (args) => args)
+ * const echo = defineIntent({ cmd: '/echo' })
+ * const server = new IntentServer({ registrar: node, logger: node.logger }, { authorizer })
+ * server.handle(echo, (args) => args)
  * await server.start()
  * const result = await callOnConnection(connection, '/echo', { hello: 'world' }, { timeout: 5_000 })
  * ```
  *
  * @packageDocumentation
  */
-export { callOnConnection, type CallOptions } from './client.ts'
-export { decodeMessages, encodeMessage, type Chunk, type DecodeOptions } from './codec.ts'
+export { type CallStream, toCallStream } from './call-stream.ts'
+export { type AgentCard, answerCard, buildCard, fetchCard, type IntentCard } from './card.ts'
+export { type CallOptions, callOnConnection, type WireCallOptions } from './client.ts'
+export { type Chunk, type DecodeOptions, decodeMessages, encodeMessage } from './codec.ts'
 export * from './constants.ts'
-export { errorFrame, errorFromFrame, parseFrame, type Frame } from './frames.ts'
-export type { CallContext, Caller, IntentHandler } from './handler.ts'
-export { IntentServer, sendFrame, type IntentServerComponents, type IntentServerInit } from './server.ts'
+export {
+  type ArgsOf,
+  assertCommand,
+  defineIntent,
+  type IntentContract,
+  type IntentDefinition,
+  jsonSchemaOf,
+  type ProgressOf,
+  type ResultOf,
+  type Schema,
+  type SchemaIssue,
+  validateWith
+} from './contract.ts'
+export { errorFrame, errorFromFrame, type Frame, parseFrame, TRACEPARENT } from './frames.ts'
+export type { AuthorizationRequest, CallAuthorizer, CallContext, Caller, Grant, IntentHandler } from './handler.ts'
+export { IntentServer, type IntentServerComponents, type IntentServerInit, type ServedIntent, sendFrame } from './server.ts'

@@ -4,25 +4,27 @@ import { decodeMessages, encodeMessage } from './codec.ts'
 import {
   DEFAULT_CALL_TIMEOUT_MS,
   FRAME_VERSION,
+  IDEMPOTENCY_WINDOW_MS,
   MAX_CALL_TIMEOUT_MS,
+  MAX_CALLS_PER_CALLER,
   MAX_CALLS_PER_STREAM,
   MAX_FRAME_BYTES,
+  MAX_IDEMPOTENCY_KEYS,
   MAX_INBOUND_STREAMS,
+  MAX_INFLIGHT_CALLS,
   MAX_OUTBOUND_STREAMS,
   RPC_PROTOCOL
 } from './constants.ts'
+import { type IntentContract, validateWith } from './contract.ts'
 import { errorFrame, type Frame, parseFrame, type RequestFrame } from './frames.ts'
-import type { CallContext, IntentHandler } from './handler.ts'
+import type { CallAuthorizer, CallContext, Grant, IntentHandler } from './handler.ts'
+import { IdempotencyStore, idempotencyKey } from './idempotency.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, Startable, Stream } from '@libp2p/interface'
 
 /** The part of a libp2p node the intent server needs. */
 export interface IntentServerComponents {
   registrar: {
-    handle(
-      protocol: string,
-      handler: (stream: Stream, connection: Connection) => void,
-      options?: object
-    ): Promise<void>
+    handle(protocol: string, handler: (stream: Stream, connection: Connection) => void, options?: object): Promise<void>
     unhandle(protocol: string): Promise<void>
   }
   logger: ComponentLogger
@@ -30,48 +32,89 @@ export interface IntentServerComponents {
 
 /** Options of the intent server. */
 export interface IntentServerInit {
+  /** Decides which calls may run. Required: there is no allow-all default. */
+  authorizer: CallAuthorizer
   /**
-   * Largest request frame accepted, in bytes.
+   * Largest frame accepted or sent, in bytes.
    *
    * @default MAX_FRAME_BYTES
    */
   maxFrameBytes?: number
   /**
-   * Requests in flight on one stream at once; more are refused with `RESOURCE_EXHAUSTED`.
+   * Requests in flight on one stream at once.
    *
    * @default MAX_CALLS_PER_STREAM
    */
   maxCallsPerStream?: number
+  /**
+   * Calls running at once on this agent; more are refused at once with `RESOURCE_EXHAUSTED`.
+   *
+   * @default MAX_INFLIGHT_CALLS
+   */
+  maxInflight?: number
+  /**
+   * Calls one caller may have running at once; more are refused at once with `RESOURCE_EXHAUSTED`.
+   *
+   * @default MAX_CALLS_PER_CALLER
+   */
+  maxCallsPerCaller?: number
+  /**
+   * How long an idempotency key remembers its first outcome, in ms.
+   *
+   * @default IDEMPOTENCY_WINDOW_MS
+   */
+  idempotencyWindowMs?: number
+}
+
+/** A served intent: its contract (schemas) and its handler. */
+export interface ServedIntent {
+  contract: IntentContract
+  handler: IntentHandler
 }
 
 /**
- * Serves `/agentmesh/rpc/1`: reads request frames, runs the registered handler for each with a
- * deadline and an abort signal, and answers with one result or error frame per request.
+ * Serves `/agentmesh/rpc/1`: reads request frames; for each, checks limits, the argument schema and
+ * the caller's authority, runs the handler with a deadline and an abort signal, streams its progress
+ * and answers with one result or error frame.
  */
 export class IntentServer implements Startable {
   private readonly components: IntentServerComponents
   private readonly log: Logger
-  private readonly handlers = new Map<string, IntentHandler>()
+  private readonly intents = new Map<string, ServedIntent>()
+  private readonly authorizer: CallAuthorizer
   private readonly maxFrameBytes: number
   private readonly maxCallsPerStream: number
+  private readonly maxInflight: number
+  private readonly maxCallsPerCaller: number
+  private readonly idempotency: IdempotencyStore
   private readonly inflight = new Set<AbortController>()
+  private readonly perCaller = new Map<string, number>()
   private started = false
 
-  constructor(components: IntentServerComponents, init: IntentServerInit = {}) {
+  constructor(components: IntentServerComponents, init: IntentServerInit) {
     this.components = components
     this.log = components.logger.forComponent('agentmesh:rpc:server')
+    this.authorizer = init.authorizer
     this.maxFrameBytes = init.maxFrameBytes ?? MAX_FRAME_BYTES
     this.maxCallsPerStream = init.maxCallsPerStream ?? MAX_CALLS_PER_STREAM
+    this.maxInflight = init.maxInflight ?? MAX_INFLIGHT_CALLS
+    this.maxCallsPerCaller = init.maxCallsPerCaller ?? MAX_CALLS_PER_CALLER
+    this.idempotency = new IdempotencyStore(init.idempotencyWindowMs ?? IDEMPOTENCY_WINDOW_MS, MAX_IDEMPOTENCY_KEYS)
   }
 
-  /** Register (or replace) the handler of intent `cmd`. */
-  handle(cmd: string, handler: IntentHandler): void {
-    this.handlers.set(cmd, handler)
+  /** Serve `contract` with `handler`; replaces an earlier handler of the same command. */
+  handle(contract: IntentContract, handler: IntentHandler): void {
+    this.intents.set(contract.cmd, { contract, handler })
   }
 
   /** The intents served, in registration order. */
-  intents(): string[] {
-    return [...this.handlers.keys()]
+  served(): ServedIntent[] {
+    return [...this.intents.values()]
+  }
+
+  /** Calls running now. */
+  get inflightCount(): number {
+    return this.inflight.size
   }
 
   async start(): Promise<void> {
@@ -84,11 +127,7 @@ export class IntentServer implements Startable {
           stream.abort(err instanceof Error ? err : new Error(String(err)))
         })
       },
-      {
-        maxInboundStreams: MAX_INBOUND_STREAMS,
-        maxOutboundStreams: MAX_OUTBOUND_STREAMS,
-        runOnLimitedConnection: true
-      }
+      { maxInboundStreams: MAX_INBOUND_STREAMS, maxOutboundStreams: MAX_OUTBOUND_STREAMS, runOnLimitedConnection: true }
     )
     this.started = true
   }
@@ -97,18 +136,15 @@ export class IntentServer implements Startable {
   async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
+    for (const controller of this.inflight) controller.abort(new MeshError('UNAVAILABLE', 'the agent is stopping'))
     await this.components.registrar.unhandle(RPC_PROTOCOL)
-    for (const controller of this.inflight) {
-      controller.abort(new MeshError('UNAVAILABLE', 'the agent is stopping'))
-    }
   }
 
   private async onStream(stream: Stream, connection: Connection): Promise<void> {
     const active = new Map<number, AbortController>()
     const running = new Set<Promise<void>>()
     const onClose = (): void => {
-      for (const controller of active.values())
-        controller.abort(new MeshError('CANCELLED', 'the caller went away'))
+      for (const controller of active.values()) controller.abort(new MeshError('CANCELLED', 'the caller went away'))
     }
     stream.addEventListener('close', onClose, { once: true })
     try {
@@ -123,38 +159,37 @@ export class IntentServer implements Startable {
         }
         if (frame.type === 'cancel') {
           active.get(frame.id)?.abort(new MeshError('CANCELLED', 'the caller cancelled the call'))
-        } else if (frame.type !== 'req') {
-          await sendFrame(
-            stream,
-            errorFrame(frame.id, new MeshError('INVALID_ARGUMENT', 'expected a request'))
-          )
-        } else if (active.has(frame.id)) {
-          await sendFrame(
-            stream,
-            errorFrame(frame.id, new MeshError('INVALID_ARGUMENT', 'call id already in use'))
-          )
-        } else if (active.size >= this.maxCallsPerStream || !this.started) {
-          const err = this.started
-            ? new MeshError('RESOURCE_EXHAUSTED', 'too many calls in flight on this stream')
-            : new MeshError('UNAVAILABLE', 'the agent is stopping')
-          await sendFrame(stream, errorFrame(frame.id, err))
-        } else {
-          const controller = new AbortController()
-          active.set(frame.id, controller)
-          const run = this.runCall(stream, connection, frame, controller).finally(() => {
-            active.delete(frame.id)
-            running.delete(run)
-          })
-          running.add(run)
+          continue
         }
+        if (frame.type !== 'req') {
+          await sendFrame(stream, errorFrame(frame.id, new MeshError('INVALID_ARGUMENT', 'expected a request')))
+          continue
+        }
+        const refusal = this.admit(frame, active)
+        if (refusal !== undefined) {
+          await sendFrame(stream, errorFrame(frame.id, refusal))
+          continue
+        }
+        const controller = new AbortController()
+        const peer = connection.remotePeer.toString()
+        active.set(frame.id, controller)
+        this.inflight.add(controller)
+        this.perCaller.set(peer, (this.perCaller.get(peer) ?? 0) + 1)
+        const run = this.runCall(stream, connection, frame, controller).finally(() => {
+          active.delete(frame.id)
+          running.delete(run)
+          this.inflight.delete(controller)
+          const left = (this.perCaller.get(peer) ?? 1) - 1
+          if (left <= 0) this.perCaller.delete(peer)
+          else this.perCaller.set(peer, left)
+        })
+        running.add(run)
       }
     } catch (err) {
       // The byte stream cannot be resynchronised after a bad prefix or body: answer, then end it.
       const meshErr = MeshError.from(err, 'INVALID_ARGUMENT')
       this.log('closing rpc stream from %p: %s', connection.remotePeer, meshErr.message)
-      if (stream.status === 'open') {
-        await sendFrame(stream, errorFrame(0, meshErr)).catch(() => {})
-      }
+      if (stream.status === 'open') await sendFrame(stream, errorFrame(0, meshErr)).catch(() => {})
       onClose()
     }
     await Promise.allSettled([...running])
@@ -162,58 +197,109 @@ export class IntentServer implements Startable {
     if (stream.status === 'open') await stream.close().catch(() => {})
   }
 
-  private async runCall(
-    stream: Stream,
-    connection: Connection,
-    req: RequestFrame,
-    controller: AbortController
-  ): Promise<void> {
+  /** Refuse a request at once when the agent is stopping or a limit is reached; undefined admits it. */
+  private admit(req: RequestFrame, active: Map<number, AbortController>): MeshError | undefined {
+    if (!this.started) return new MeshError('UNAVAILABLE', 'the agent is stopping')
+    if (active.has(req.id)) return new MeshError('INVALID_ARGUMENT', 'call id already in use on this stream')
+    if (active.size >= this.maxCallsPerStream) {
+      return new MeshError('RESOURCE_EXHAUSTED', 'too many calls in flight on this stream')
+    }
+    if (this.inflight.size >= this.maxInflight) {
+      return new MeshError('RESOURCE_EXHAUSTED', 'the agent is at its limit of calls in flight', {
+        details: { limit: this.maxInflight }
+      })
+    }
+    return undefined
+  }
+
+  private async runCall(stream: Stream, connection: Connection, req: RequestFrame, controller: AbortController) {
+    const peer = connection.remotePeer.toString()
     const timeout = Math.min(req.timeout > 0 ? req.timeout : DEFAULT_CALL_TIMEOUT_MS, MAX_CALL_TIMEOUT_MS)
     const deadline = Date.now() + timeout
     const timer = setTimeout(() => {
       controller.abort(new MeshError('DEADLINE_EXCEEDED', `deadline of ${timeout} ms exceeded`))
     }, timeout)
-    this.inflight.add(controller)
     let answer: Frame
     try {
-      const handler = this.handlers.get(req.cmd)
-      if (handler === undefined) throw new MeshError('UNIMPLEMENTED', `intent ${req.cmd} is not served here`)
-      const ctx: CallContext = {
-        cmd: req.cmd,
-        caller: { peer: connection.remotePeer.toString() },
-        signal: controller.signal,
-        deadline
+      if ((this.perCaller.get(peer) ?? 0) > this.maxCallsPerCaller) {
+        throw new MeshError('RESOURCE_EXHAUSTED', 'this caller is at its limit of calls in flight', {
+          details: { limit: this.maxCallsPerCaller }
+        })
       }
-      const result = await raceAbort(Promise.resolve(handler(req.args, ctx)), controller.signal)
-      answer = { v: FRAME_VERSION, type: 'res', id: req.id, result: result === undefined ? null : result }
+      const served = this.intents.get(req.cmd)
+      if (served === undefined) throw new MeshError('UNIMPLEMENTED', `intent ${req.cmd} is not served here`)
+      const args = await validateWith(served.contract.args, req.args, 'arguments')
+      const grant = await this.authorizer.authorize({ cmd: req.cmd, args, rawArgs: req.args, auth: req.auth, connection })
+      if (req.idem === undefined) {
+        answer = await this.execute(stream, served, req, args, grant, peer, deadline, controller)
+      } else {
+        const key = idempotencyKey(peer, req.cmd, req.idem)
+        let outcome = this.idempotency.get(key)
+        if (outcome === undefined) {
+          outcome = this.execute(stream, served, req, args, grant, peer, deadline, controller)
+          this.idempotency.set(key, outcome)
+        }
+        answer = { ...(await raceAbort(outcome, controller.signal)), id: req.id }
+      }
     } catch (err) {
       answer = errorFrame(req.id, this.toWireError(err, req.cmd))
     } finally {
       clearTimeout(timer)
-      this.inflight.delete(controller)
     }
     // A result that arrives after the deadline or a cancel is never delivered.
     if (controller.signal.aborted && answer.type === 'res') {
       answer = errorFrame(req.id, this.toWireError(controller.signal.reason, req.cmd))
     }
     if (stream.status !== 'open' || stream.writeStatus !== 'writable') return
-    let bytes: Uint8Array
-    try {
-      bytes = encodeMessage(answer)
-      if (bytes.byteLength > this.maxFrameBytes) {
-        bytes = encodeMessage(
-          errorFrame(
-            req.id,
-            new MeshError('RESOURCE_EXHAUSTED', `result exceeds ${this.maxFrameBytes} bytes`)
-          )
-        )
-      }
-    } catch {
-      bytes = encodeMessage(errorFrame(req.id, new MeshError('INTERNAL', 'the result cannot be encoded')))
-    }
-    await sendBytes(stream, bytes).catch((err: unknown) =>
+    await sendBytes(stream, this.encodeAnswer(answer, req.id)).catch((err: unknown) => {
       this.log('could not answer call %d - %e', req.id, err)
-    )
+    })
+  }
+
+  /** Run the handler and turn its outcome into a terminal frame (never rejects). */
+  private async execute(
+    stream: Stream,
+    served: ServedIntent,
+    req: RequestFrame,
+    args: unknown,
+    grant: Grant,
+    peer: string,
+    deadline: number,
+    controller: AbortController
+  ): Promise<Frame> {
+    const signal = controller.signal
+    const ctx: CallContext = {
+      cmd: req.cmd,
+      caller: { peer, ...grant.caller },
+      signal,
+      deadline,
+      grant,
+      authorize: (cmd, actionArgs) => grant.allows(cmd, actionArgs),
+      progress: async (data) => {
+        if (signal.aborted || stream.status !== 'open' || stream.writeStatus !== 'writable') return
+        await sendFrame(stream, { v: FRAME_VERSION, type: 'prog', id: req.id, data }, { signal })
+      }
+    }
+    if (req.trace !== undefined) ctx.traceparent = req.trace
+    try {
+      const raw = await raceAbort(Promise.resolve(served.handler(args, ctx)), signal)
+      const result = await validateWith(served.contract.result, raw === undefined ? null : raw, 'result', 'INTERNAL')
+      return { v: FRAME_VERSION, type: 'res', id: req.id, result }
+    } catch (err) {
+      return errorFrame(req.id, this.toWireError(err, req.cmd))
+    }
+  }
+
+  private encodeAnswer(answer: Frame, id: number): Uint8Array {
+    try {
+      const bytes = encodeMessage(answer)
+      if (bytes.byteLength <= this.maxFrameBytes) return bytes
+      return encodeMessage(
+        errorFrame(id, new MeshError('RESOURCE_EXHAUSTED', `result exceeds the ${this.maxFrameBytes}-byte frame limit`))
+      )
+    } catch {
+      return encodeMessage(errorFrame(id, new MeshError('INTERNAL', 'the result cannot be encoded as DAG-CBOR')))
+    }
   }
 
   private toWireError(err: unknown, cmd: string): MeshError {

@@ -93,11 +93,14 @@ export {
 export { MemoryRevocationStore, type RevocationStore } from './revocation.ts'
 export { parseSelector, resolveSelector, type Segment, type Selector } from './selector.ts'
 export { decode, encode, type Token, verifySignature } from './token.ts'
+export { findChain } from './find-chain.ts'
 export {
   type ProofSource,
+  type ValidateChainOptions,
   type ValidatedInvocation,
   type ValidateOptions,
   validate,
+  validateChain,
   validateSync
 } from './validate.ts'
 export { ED25519_DAG_CBOR_VARSIG } from './varsig.ts'

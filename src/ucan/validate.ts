@@ -1,4 +1,4 @@
-import type { CID } from 'multiformats/cid'
+import { CID } from 'multiformats/cid'
 import { type ChainStructure, defaultCache, type UcanCache } from './cache.ts'
 import { digestKey, tokenCid } from './cbor.ts'
 import { checkChainStructure, checkTimeBounds, type ClockOptions, ValidatedChain } from './chain.ts'
@@ -205,4 +205,46 @@ export async function validate(
   options: ValidateOptions = {}
 ): Promise<ValidatedInvocation> {
   return validateSync(input, options)
+}
+
+/** Options of {@link validateChain}: those of {@link validate}, plus who must hold the chain. */
+export interface ValidateChainOptions extends Omit<ValidateOptions, 'audience'> {
+  /** The principal the chain must grant to (the last `aud`), for example a connection's proven peer. */
+  holder: string
+}
+
+/**
+ * Validate a delegation chain given by reference (its CIDs, root first) for a holder whose identity
+ * is already proven another way (a noise-authenticated connection), without a signed invocation:
+ * signatures (once, then cached), principal and subject alignment, command attenuation, trusted
+ * root and time bounds. Check each action with the returned chain's `authorize(cmd, args)`.
+ *
+ * @example
+ * ```ts
+ * const chain = validateChain([root.cid, child.cid], { holder: callerDid, proofs, trusted: [authority.did] })
+ * chain.authorize('/k8s/scale', { replicas: 3 })
+ * ```
+ */
+export function validateChain(prf: ReadonlyArray<CID | string>, options: ValidateChainOptions): ValidatedChain {
+  const cache = options.cache === false ? undefined : (options.cache ?? defaultCache)
+  const clockSkew = options.clockSkew ?? CLOCK_SKEW_SECONDS
+  if (prf.length === 0) throw new UcanError('InvalidClaim', 'no delegation chain was presented')
+  const cids = prf.map((c) => (typeof c === 'string' ? CID.parse(c) : c))
+  const key = cids.map((c) => c.toString()).join(',')
+  const proofs = new ProofIndex(options.proofs)
+  let structure = cache?.chains.get(key)
+  if (structure === undefined) {
+    structure = checkChainStructure(cids.map((cid) => verifiedDelegation(cid, proofs, cache)))
+    cache?.chains.set(key, structure)
+  }
+  if (structure.audience !== options.holder) {
+    throw new UcanError('InvalidAudience', 'the chain is not delegated to this caller')
+  }
+  const trusted = toTrustedSet(options.trusted)
+  if (trusted !== undefined && !trusted.has(structure.subject)) {
+    throw new UcanError('InvalidSubject', 'the chain is not rooted in a trusted authority', {
+      details: { subject: structure.subject }
+    })
+  }
+  return new ValidatedChain(structure, { revoked: options.revoked, clockSkew })
 }

@@ -39,6 +39,11 @@ describe('hostile bytes on real streams get a typed error and nothing else break
     await mesh.stop()
   })
 
+  /** The caller's real capability, presented by reference plus token, as the library does. */
+  function auth(): unknown {
+    return { prf: [mesh.grant.cid], dlg: [mesh.grant.bytes] }
+  }
+
   async function stillServes(): Promise<void> {
     assert.equal(await mesh.caller.call('acme/prod/target', '/echo', 'still here'), 'still here')
     assert.equal(toAgent.status, 'open', 'the connection survived')
@@ -61,7 +66,7 @@ describe('hostile bytes on real streams get a typed error and nothing else break
   it('answers a well-formed CBOR value of the wrong shape with INVALID_ARGUMENT for that call only', async () => {
     const answers = await sendRaw(toAgent, RPC_PROTOCOL, [
       encodeMessage({ v: 1, type: 'req', id: 5, cmd: 42, args: null, timeout: 1000 }),
-      encodeMessage({ v: 1, type: 'req', id: 6, cmd: '/echo', args: 'ok', timeout: 1000 })
+      encodeMessage({ v: 1, type: 'req', id: 6, cmd: '/echo', args: 'ok', timeout: 1000, auth: auth() })
     ])
     const byId = new Map(answers.map((a) => [(a as { id: number }).id, a as Record<string, unknown>]))
     assert.equal(byId.get(5)?.code, 'INVALID_ARGUMENT')
@@ -69,7 +74,7 @@ describe('hostile bytes on real streams get a typed error and nothing else break
   })
 
   it('answers a request split byte by byte', async () => {
-    const bytes = encodeMessage({ v: 1, type: 'req', id: 9, cmd: '/echo', args: 'bytewise', timeout: 2000 })
+    const bytes = encodeMessage({ v: 1, type: 'req', id: 9, cmd: '/echo', args: 'bytewise', timeout: 2000, auth: auth() })
     const answers = await sendRaw(
       toAgent,
       RPC_PROTOCOL,

@@ -1,0 +1,34 @@
+// The operator's step, done once and offline: an organisation key (the authority) and a delegation
+// from it to the orchestrator, written as files. The authority key never goes to any process below.
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateSigner, saveKey } from 'agentmesh/identity'
+import { delegate } from 'agentmesh/ucan'
+
+/** Create the demo's keys and tokens in `dir`; returns the authority's did. */
+export async function setUpAuthority(dir: string): Promise<{ authorityDid: string }> {
+  const authority = generateSigner() // acme's organisation key
+  const orchestrator = generateSigner()
+  const inAnHour = Math.floor(Date.now() / 1000) + 3600
+
+  // the orchestrator may greet, and count, but only up to 5
+  const greet = await delegate({
+    issuer: authority,
+    audience: orchestrator.did,
+    subject: authority.did,
+    command: '/demo/greet',
+    expiration: inAnHour
+  })
+  const count = await delegate({
+    issuer: authority,
+    audience: orchestrator.did,
+    subject: authority.did,
+    command: '/demo/count',
+    policy: [['<=', '.to', 5]],
+    expiration: inAnHour
+  })
+  await saveKey(join(dir, 'orchestrator.key'), orchestrator)
+  await writeFile(join(dir, 'greet.ucan'), greet.bytes)
+  await writeFile(join(dir, 'count.ucan'), count.bytes)
+  return { authorityDid: authority.did }
+}

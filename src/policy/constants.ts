@@ -1,0 +1,11 @@
+/** Delegations one connection may present and the agent keeps for later calls on it. */
+export const MAX_PROOFS_PER_CONNECTION = 256
+
+/** Delegations one call may carry. */
+export const MAX_PROOFS_PER_CALL = 32
+
+/** Signed invocations remembered against replay (until each one's expiry). */
+export const MAX_REPLAY_ENTRIES = 100_000
+
+/** Lifetime given to a signed invocation when the caller sets none, in seconds. */
+export const SIGNED_INVOCATION_TTL_SECONDS = 60

@@ -1,0 +1,90 @@
+import type { Connection } from '@libp2p/interface'
+import { MeshError } from '../errors.ts'
+import type { Ed25519Signer } from '../identity/index.ts'
+import { type Delegation, decodeDelegation, findChain, invoke } from '../ucan/index.ts'
+import { SIGNED_INVOCATION_TTL_SECONDS } from './constants.ts'
+import type { UcanAuth } from './ucan-authorizer.ts'
+
+/** The caller's side of authority: the delegations it holds, and the `auth` field of each call. */
+export class CapabilityPresenter {
+  private readonly signer: Ed25519Signer
+  private readonly held = new Map<string, Delegation>()
+  private readonly sent = new WeakMap<Connection, Set<string>>()
+
+  constructor(signer: Ed25519Signer, proofs: ReadonlyArray<Delegation | Uint8Array> = []) {
+    this.signer = signer
+    this.add(proofs)
+  }
+
+  /** Hold more delegations (decoded and checked for shape; verified by whoever relies on them). */
+  add(proofs: ReadonlyArray<Delegation | Uint8Array>): void {
+    for (const proof of proofs) {
+      const delegation = proof instanceof Uint8Array ? decodeDelegation(proof) : proof
+      this.held.set(delegation.cid.toString(), delegation)
+    }
+  }
+
+  /** Every delegation held. */
+  delegations(): Delegation[] {
+    return [...this.held.values()]
+  }
+
+  /**
+   * The `auth` field for calling `cmd` with `args` on `connection`: the shortest chain granting this
+   * agent `cmd`, by CID, plus the tokens not yet presented on that connection. `extra` delegations
+   * (handed over by a caller for onward calls) are searched too. Undefined when no chain is held:
+   * the call then goes without authority and the agent decides.
+   */
+  async authFor(
+    connection: Connection,
+    cmd: string,
+    args: unknown,
+    options: { audience: string; signed?: boolean; extra?: ReadonlyArray<Delegation | Uint8Array> }
+  ): Promise<UcanAuth | undefined> {
+    const pool = new Map(this.held)
+    for (const proof of options.extra ?? []) {
+      const d = proof instanceof Uint8Array ? decodeDelegation(proof) : proof
+      pool.set(d.cid.toString(), d)
+    }
+    const now = Math.floor(Date.now() / 1000)
+    const chain = findChain(pool.values(), this.signer.did, cmd, now)
+    if (chain === undefined) return undefined
+    let sent = this.sent.get(connection)
+    if (sent === undefined) {
+      sent = new Set()
+      this.sent.set(connection, sent)
+    }
+    const fresh = chain.filter((d) => !sent.has(d.cid.toString()))
+    // onward delegations the callee needs to act further on our behalf travel with the call too
+    const onward = [...pool.values()].filter(
+      (d) => d.payload.iss === this.signer.did && d.payload.aud === options.audience && !sent.has(d.cid.toString())
+    )
+    const dlg = [...fresh, ...onward.filter((d) => !fresh.includes(d))]
+    for (const d of dlg) sent.add(d.cid.toString())
+    const auth: UcanAuth = { prf: chain.map((d) => d.cid) }
+    if (dlg.length > 0) auth.dlg = dlg.map((d) => d.bytes)
+    if (options.signed === true) {
+      if (typeof args !== 'object' || args === null || Array.isArray(args) || args instanceof Uint8Array) {
+        throw new MeshError('INVALID_ARGUMENT', 'a signed invocation needs its arguments as a map')
+      }
+      const root = chain[0]!
+      const inv = await invoke({
+        issuer: this.signer,
+        subject: root.payload.sub ?? root.payload.iss,
+        audience: options.audience,
+        command: cmd,
+        args: args as Record<string, unknown>,
+        proofs: chain,
+        expiration: now + SIGNED_INVOCATION_TTL_SECONDS,
+        issuedAt: now
+      })
+      auth.inv = inv.bytes
+    }
+    return auth
+  }
+
+  /** Forget what was presented on `connection` (after the agent lost it, for example). */
+  forget(connection: Connection): void {
+    this.sent.delete(connection)
+  }
+}

@@ -1,0 +1,237 @@
+import type { Connection } from '@libp2p/interface'
+import { CID } from 'multiformats/cid'
+import { MeshError } from '../errors.ts'
+import { didFromPeerId } from '../identity/index.ts'
+import type { AuthorizationRequest, CallAuthorizer, Grant } from '../rpc/index.ts'
+import {
+  decodeDelegation,
+  type RevocationStore,
+  UcanCache,
+  UcanError,
+  type ValidatedChain,
+  validate,
+  validateChain
+} from '../ucan/index.ts'
+import { type AuditEvent, type AuditSink, argsDigest } from './audit.ts'
+import { MAX_PROOFS_PER_CALL, MAX_PROOFS_PER_CONNECTION, MAX_REPLAY_ENTRIES } from './constants.ts'
+import type { LocalPolicy } from './local-policy.ts'
+
+/** The `auth` field of a request, as the UCAN authorizer reads it. */
+export interface UcanAuth {
+  /** The caller's delegation chain, root first, by CID. */
+  prf?: CID[]
+  /** Delegation tokens the caller presents now (kept for later calls on the same connection). */
+  dlg?: Uint8Array[]
+  /** A fully signed invocation, for intermediaries and audit trails; `prf` is then taken from it. */
+  inv?: Uint8Array
+}
+
+/** Options of {@link ucanAuthorizer}. */
+export interface UcanAuthorizerInit {
+  /** Trusted authorities: organisation → `did:key`. A chain must be rooted in one of them. */
+  trust: Record<string, string>
+  /** The agent's own did; a signed invocation must be addressed to it. */
+  agentDid: string
+  /** The agent's local policy, applied after the UCAN chain allows. @default allow what the chain allows */
+  localPolicy?: LocalPolicy
+  /** Where every decision goes. @default none */
+  audit?: AuditSink
+  /** Revoked delegations. */
+  revoked?: RevocationStore
+  /** Verified-token cache. @default one per authorizer */
+  cache?: UcanCache
+  /** Clock skew tolerated on `exp`/`nbf`, in seconds. */
+  clockSkew?: number
+}
+
+/** What the authorizer keeps per connection: delegations presented on it, by CID. */
+const presented = new WeakMap<Connection, Map<string, Uint8Array>>()
+
+/** The delegations presented so far on `connection` (for onward calls made on the caller's behalf). */
+export function presentedProofs(connection: Connection): Uint8Array[] {
+  return [...(presented.get(connection)?.values() ?? [])]
+}
+
+function denied(err: unknown): MeshError {
+  if (err instanceof UcanError) {
+    return new MeshError('PERMISSION_DENIED', `${err.reason}: ${err.message}`, {
+      details: { reason: err.reason, ...err.details }
+    })
+  }
+  if (MeshError.is(err)) return err.code === 'PERMISSION_DENIED' ? err : new MeshError('PERMISSION_DENIED', err.message)
+  return new MeshError('PERMISSION_DENIED', 'the capability could not be checked')
+}
+
+function parseAuth(auth: unknown): UcanAuth {
+  if (auth === undefined || auth === null) {
+    throw new UcanError('InvalidClaim', 'the call carries no capability (auth.prf or auth.inv)')
+  }
+  if (typeof auth !== 'object' || Array.isArray(auth)) throw new UcanError('MalformedToken', 'auth must be a map')
+  const { prf, dlg, inv } = auth as Record<string, unknown>
+  if (prf !== undefined && (!Array.isArray(prf) || prf.length > MAX_PROOFS_PER_CALL || !prf.every(isCid))) {
+    throw new UcanError('MalformedToken', `auth.prf must be a list of at most ${MAX_PROOFS_PER_CALL} CIDs`)
+  }
+  if (
+    dlg !== undefined &&
+    (!Array.isArray(dlg) || dlg.length > MAX_PROOFS_PER_CALL || !dlg.every((d) => d instanceof Uint8Array))
+  ) {
+    throw new UcanError('MalformedToken', `auth.dlg must be a list of at most ${MAX_PROOFS_PER_CALL} tokens`)
+  }
+  if (inv !== undefined && !(inv instanceof Uint8Array)) throw new UcanError('MalformedToken', 'auth.inv must be bytes')
+  return auth as UcanAuth
+}
+
+function isCid(value: unknown): value is CID {
+  return CID.asCID(value) !== null
+}
+
+/**
+ * The default authorizer of an agent: deny by default; a call runs only when its UCAN chain is valid,
+ * rooted in a trusted authority, delegated to the connection's proven peer, unexpired, unrevoked and
+ * its arguments satisfy every policy of the chain, and the local policy agrees. Derived actions get
+ * the same check against the caller's chain, never against the agent's own rights. Every decision
+ * is an audit event.
+ *
+ * @example
+ * ```ts
+ * const authorizer = ucanAuthorizer({ trust: { acme: authority.did }, agentDid: agent.did, audit: console.info })
+ * ```
+ */
+export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
+  const trusted = new Set(Object.values(init.trust))
+  const cache = init.cache ?? new UcanCache()
+  const replay = new Map<string, number>()
+  const clock = init.clockSkew === undefined ? {} : { clockSkew: init.clockSkew }
+
+  const emit = (event: Omit<AuditEvent, 'time'>): void => {
+    if (init.audit === undefined) return
+    try {
+      init.audit({ time: new Date().toISOString(), ...event })
+    } catch {
+      // an audit sink that throws must not turn a decision around
+    }
+  }
+
+  const remember = (connection: Connection, tokens: Uint8Array[]): Map<string, Uint8Array> => {
+    let store = presented.get(connection)
+    if (store === undefined) {
+      store = new Map()
+      presented.set(connection, store)
+    }
+    for (const bytes of tokens) {
+      if (store.size >= MAX_PROOFS_PER_CONNECTION) {
+        throw new UcanError('MalformedToken', `more than ${MAX_PROOFS_PER_CONNECTION} delegations on one connection`)
+      }
+      store.set(decodeDelegation(bytes).cid.toString(), bytes)
+    }
+    return store
+  }
+
+  const checkReplay = (cid: string, exp: number | null): void => {
+    const now = Date.now()
+    if (replay.size >= MAX_REPLAY_ENTRIES) {
+      for (const [key, until] of replay) if (until <= now) replay.delete(key)
+      if (replay.size >= MAX_REPLAY_ENTRIES) replay.delete(replay.keys().next().value as string)
+    }
+    if (replay.has(cid)) throw new UcanError('InvalidClaim', 'this signed invocation was already used (replay)')
+    replay.set(cid, exp === null ? now + 24 * 3600_000 : exp * 1000 + 60_000)
+  }
+
+  const askLocal = async (
+    phase: 'request' | 'action',
+    intent: string,
+    cmd: string,
+    args: unknown,
+    caller: { peer: string; did: string },
+    chain: ValidatedChain
+  ): Promise<void> => {
+    if (init.localPolicy === undefined) return
+    let verdict: boolean | string
+    try {
+      verdict = await init.localPolicy({ phase, intent, cmd, args, caller, chain })
+    } catch {
+      verdict = 'the local policy failed'
+    }
+    if (verdict !== true) {
+      throw new MeshError('PERMISSION_DENIED', `local policy: ${typeof verdict === 'string' ? verdict : 'refused'}`, {
+        details: { reason: 'LocalPolicy' }
+      })
+    }
+  }
+
+  return {
+    async authorize(request: AuthorizationRequest): Promise<Grant> {
+      const peer = request.connection.remotePeer.toString()
+      const caller = { peer, did: didFromPeerId(peer) }
+      let chain: ValidatedChain | undefined
+      try {
+        const auth = parseAuth(request.auth)
+        const store = remember(request.connection, auth.dlg ?? [])
+        if (auth.inv !== undefined) {
+          const validated = await validate(auth.inv, {
+            proofs: store,
+            trusted,
+            revoked: init.revoked,
+            cache,
+            audience: init.agentDid,
+            ...clock
+          })
+          if (validated.issuer !== caller.did) {
+            throw new UcanError('InvalidAudience', 'the invocation was signed by another principal than the caller')
+          }
+          if (validated.command !== request.cmd) {
+            throw new UcanError('InvalidClaim', 'the signed invocation is for another command')
+          }
+          if (argsDigest(validated.args) !== argsDigest(request.rawArgs)) {
+            throw new UcanError('InvalidClaim', 'the signed invocation is for other arguments')
+          }
+          chain = validated.chain
+          checkReplay(validated.invocation.cid.toString(), validated.invocation.payload.exp)
+        } else {
+          chain = validateChain(auth.prf ?? [], {
+            holder: caller.did,
+            proofs: store,
+            trusted,
+            revoked: init.revoked,
+            cache,
+            ...clock
+          })
+        }
+        chain.authorize(request.cmd, request.args, clock)
+        await askLocal('request', request.cmd, request.cmd, request.args, caller, chain)
+      } catch (err) {
+        const refusal = denied(err)
+        emit({
+          phase: 'request',
+          caller,
+          intent: request.cmd,
+          cmd: request.cmd,
+          argsDigest: argsDigest(request.args),
+          allowed: false,
+          reason: refusal.message,
+          chain: [...(chain?.cids ?? [])],
+          ...(chain === undefined ? {} : { authority: chain.subject })
+        })
+        throw refusal
+      }
+      const validChain = chain
+      const base = { caller, intent: request.cmd, chain: [...validChain.cids], authority: validChain.subject }
+      emit({ ...base, phase: 'request', cmd: request.cmd, argsDigest: argsDigest(request.args), allowed: true })
+      return {
+        caller: { did: caller.did },
+        details: { chain: validChain, authority: validChain.subject, connection: request.connection },
+        async allows(cmd: string, args: unknown): Promise<void> {
+          try {
+            validChain.authorize(cmd, args, clock)
+            await askLocal('action', request.cmd, cmd, args, caller, validChain)
+          } catch (err) {
+            const refusal = denied(err)
+            emit({ ...base, phase: 'action', cmd, argsDigest: argsDigest(args), allowed: false, reason: refusal.message })
+            throw refusal
+          }
+          emit({ ...base, phase: 'action', cmd, argsDigest: argsDigest(args), allowed: true })
+        }
+      }
+    }
+  }
+}
