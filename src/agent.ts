@@ -219,6 +219,24 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       .map((ma) => ma.toString())
       .filter((a) => a.includes('/p2p-circuit/'))
   let renewTimer: ReturnType<typeof setTimeout> | undefined
+  const dialing = new Map<string, Promise<Connection>>()
+
+  /** An open connection to `peer`: the existing one, the dial already under way, or a new dial. */
+  const connectTo = async (peer: string, addrs: string[], signal: AbortSignal): Promise<Connection> => {
+    const open = node.getConnections().find((c) => c.remotePeer.toString() === peer && c.status === 'open')
+    if (open !== undefined) return open
+    let pending = dialing.get(peer)
+    if (pending === undefined) {
+      pending = node
+        .dial(
+          addrs.map((a) => multiaddr(a)),
+          { signal }
+        )
+        .finally(() => dialing.delete(peer))
+      dialing.set(peer, pending)
+    }
+    return await pending
+  }
 
   const register = async (): Promise<void> => {
     if (name === undefined) return
@@ -255,10 +273,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       if (addrs.length === 0) throw new MeshError('NOT_FOUND', `the record of ${target} has no usable address`)
       let connection: Connection
       try {
-        connection = await node.dial(
-          addrs.map((a) => multiaddr(a)),
-          { signal }
-        )
+        connection = await connectTo(record.peer, addrs, signal)
       } catch (err) {
         resolver.invalidate(target)
         throw new MeshError('UNAVAILABLE', `cannot reach ${target}: ${(err as Error).message}`, { cause: err })
@@ -330,10 +345,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         ...(cardOptions.signal ? [cardOptions.signal] : [])
       ])
       const record = await resolver.resolve(target, { signal })
-      const connection = await node.dial(
-        record.addrs.filter((a) => a.endsWith(`/p2p/${record.peer}`)).map((a) => multiaddr(a)),
-        { signal }
-      )
+      const addrs = record.addrs.filter((a) => a.endsWith(`/p2p/${record.peer}`))
+      const connection = await connectTo(record.peer, addrs, signal)
       return await fetchCard(connection, { signal })
     },
     addProofs(proofs) {

@@ -25,3 +25,6 @@ export const MAX_LABEL_LENGTH = 63
 
 /** Most addresses in one registration. */
 export const MAX_RECORD_ADDRS = 16
+
+/** Directory streams one connection may have open at once on a relay. */
+export const MAX_DIRECTORY_STREAMS = 64

@@ -4,6 +4,7 @@ import {
   DIRECTORY_TIMEOUT_MS,
   DIRECTORY_VERSION,
   MAX_DIRECTORY_MESSAGE_BYTES,
+  MAX_DIRECTORY_STREAMS,
   MAX_RECORD_TTL_MS
 } from './constants.ts'
 import { readMessage, writeMessage } from './exchange.ts'
@@ -52,7 +53,7 @@ export class DirectoryServer implements Startable {
           stream.abort(err instanceof Error ? err : new Error(String(err)))
         })
       },
-      { runOnLimitedConnection: true }
+      { runOnLimitedConnection: true, maxInboundStreams: MAX_DIRECTORY_STREAMS }
     )
     this.started = true
   }

@@ -24,6 +24,7 @@ export class NameResolver {
   private readonly components: ResolverComponents
   private readonly relays: string[]
   private readonly cache = new Map<string, NameRecord>()
+  private readonly pending = new Map<string, Promise<NameRecord>>()
 
   constructor(components: ResolverComponents, init: ResolverInit) {
     this.components = components
@@ -39,6 +40,16 @@ export class NameResolver {
     assertName(name)
     const cached = this.cache.get(name)
     if (cached !== undefined && cached.exp > Date.now()) return cached
+    // concurrent resolves of one name share one round of lookups
+    let pending = this.pending.get(name)
+    if (pending === undefined) {
+      pending = this.lookup(name, options).finally(() => this.pending.delete(name))
+      this.pending.set(name, pending)
+    }
+    return await pending
+  }
+
+  private async lookup(name: string, options: AbortOptions): Promise<NameRecord> {
     if (this.relays.length === 0)
       throw new MeshError('UNAVAILABLE', 'no relay is configured to resolve names')
     const answers = await Promise.allSettled(

@@ -9,3 +9,28 @@ export const RESERVATION_TIMEOUT_MS = 10_000
 
 /** Default listen addresses of a relay: loopback WebSockets and TCP on free ports. */
 export const DEFAULT_RELAY_LISTEN = ['/ip4/127.0.0.1/tcp/0/ws', '/ip4/127.0.0.1/tcp/0']
+
+/**
+ * Inbound connections a relay accepts per second from one IP address. libp2p's default of 5 is too
+ * low for a relay: every agent of a cluster behind one NAT shares that cluster's address.
+ */
+export const RELAY_INBOUND_PER_IP_PER_SECOND = 200
+
+/** Inbound connections a relay upgrades (noise + yamux handshakes) at once. */
+export const RELAY_MAX_PENDING_INBOUND = 512
+
+/**
+ * Inbound connections an agent accepts per second from one IP address. Every relayed connection
+ * appears to come from its relay's address, so libp2p's default of 5 would turn callers away.
+ */
+export const AGENT_INBOUND_PER_IP_PER_SECOND = 500
+
+/** Inbound connections an agent upgrades (noise + yamux handshakes) at once. */
+export const AGENT_MAX_PENDING_INBOUND = 256
+
+/**
+ * Streams a peer may open on a new connection before this side has finished upgrading it. yamux's
+ * default of 10 aborts the whole connection when a caller starts many calls at once on a fresh
+ * connection (the dialer is ready a moment before the listener).
+ */
+export const MAX_EARLY_STREAMS = 1024

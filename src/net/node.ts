@@ -5,7 +5,16 @@ import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
-import { MAX_RESERVATIONS, RELAY_MAX_CONNECTIONS, RESERVATION_TIMEOUT_MS } from './constants.ts'
+import {
+  AGENT_INBOUND_PER_IP_PER_SECOND,
+  AGENT_MAX_PENDING_INBOUND,
+  MAX_EARLY_STREAMS,
+  MAX_RESERVATIONS,
+  RELAY_INBOUND_PER_IP_PER_SECOND,
+  RELAY_MAX_CONNECTIONS,
+  RELAY_MAX_PENDING_INBOUND,
+  RESERVATION_TIMEOUT_MS
+} from './constants.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 /**
@@ -54,8 +63,12 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
     addresses: { listen: options.listen },
     transports: [webSockets(), tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionManager: { maxConnections: RELAY_MAX_CONNECTIONS },
+    streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
+    connectionManager: {
+      maxConnections: RELAY_MAX_CONNECTIONS,
+      inboundConnectionThreshold: RELAY_INBOUND_PER_IP_PER_SECOND,
+      maxIncomingPendingConnections: RELAY_MAX_PENDING_INBOUND
+    },
     services: {
       identify: identify(),
       relay: circuitRelayServer({
@@ -84,7 +97,12 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
       circuitRelayTransport({ reservationCompletionTimeout: RESERVATION_TIMEOUT_MS })
     ],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
+    connectionManager: {
+      inboundConnectionThreshold: AGENT_INBOUND_PER_IP_PER_SECOND,
+      maxIncomingPendingConnections: AGENT_MAX_PENDING_INBOUND,
+      ...extra.connectionManager
+    },
     ...extra,
     addresses: { listen: options.relays.map((relay) => `${relay}/p2p-circuit`), ...extra.addresses },
     services: { identify: identify(), ...extra.services }
