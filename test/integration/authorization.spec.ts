@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pipe } from 'it-pipe'
-import { type AuditEvent, createAgent, jsonLinesAuditSink, MeshError } from '../../src/index.ts'
+import type { Connection } from '@libp2p/interface'
+import { type AuditEvent, createAgent, jsonLinesAuditSink, type MeshError } from '../../src/index.ts'
 import { generateSigner } from '../../src/identity/index.ts'
 import { decodeMessages, encodeMessage, RPC_PROTOCOL } from '../../src/rpc/index.ts'
 import { delegate, invoke, MemoryRevocationStore } from '../../src/ucan/index.ts'
@@ -438,7 +439,7 @@ describe('agent-to-agent calls on the caller behalf, never with more than the ca
 
 /** Send one request frame on a fresh stream and return the terminal answer frame. */
 async function rawCall(
-  conn: import('@libp2p/interface').Connection,
+  conn: Connection,
   req: { cmd: string; args: unknown; auth: unknown }
 ): Promise<Record<string, unknown>> {
   const stream = await conn.newStream(RPC_PROTOCOL, { runOnLimitedConnection: true })
