@@ -3,7 +3,16 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p, Libp2pOptions } from 'libp2p'
 import { MeshError } from './errors.ts'
 import { didFromPeerId, type Ed25519Signer, generateSigner, signerFromPrivateKey } from './identity/index.ts'
-import { assertName, DEFAULT_RECORD_TTL_MS, NameResolver, registerName } from './names/index.ts'
+import {
+  ADMISSION_PROTOCOL,
+  answerAdmission,
+  assertName,
+  DEFAULT_RECORD_TTL_MS,
+  NameResolver,
+  registerRecord,
+  type SignedNameRecord,
+  signNameRecord
+} from './names/index.ts'
 import { createAgentNode } from './net/index.ts'
 import {
   type AuditSink,
@@ -49,10 +58,15 @@ export interface AgentOptions {
   identity?: Ed25519Signer | PrivateKey
   /**
    * Authorities this agent trusts: organisation → `did:key`. A call runs only when its UCAN chain is
-   * rooted in one of them (deny by default: with no `trust` and no `authorizer`, every call is refused).
+   * rooted in one of them (deny by default: with no `trust` and no `authorizer`, every call is
+   * refused), and a name resolves only when its record's naming right roots in the authority of the
+   * name's organisation.
    */
   trust?: Record<string, string>
-  /** Delegations this agent holds, used to call other agents. */
+  /**
+   * Delegations this agent holds: its naming right (`/agentmesh/name`, needed with `name`) and the
+   * capabilities it uses to call other agents.
+   */
   proofs?: ReadonlyArray<Delegation | Uint8Array>
   /** The agent's own rules, applied after a caller's UCAN chain allowed a call or a derived action. */
   localPolicy?: LocalPolicy
@@ -192,10 +206,18 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const name = options.name
   const signer = toSigner(options.identity)
   const presenter = new CapabilityPresenter(signer, options.proofs ?? [])
+  const ttl = options.recordTtl ?? DEFAULT_RECORD_TTL_MS
+  let seq = 0
+  const signRecord = (addrs: string[]): Promise<SignedNameRecord> => {
+    seq = Math.max(seq + 1, Date.now())
+    return signNameRecord({ signer, name: name!, addrs, seq, ttl, proofs: presenter.delegations() })
+  }
+  // an agent with a name must hold the right to it before it asks any relay for anything
+  let record = name === undefined ? undefined : await signRecord([])
   const node = await createAgentNode({
     relays: name === undefined ? [] : relays,
     privateKey: signer.toPrivateKey(),
-    ...(options.libp2p === undefined ? {} : { libp2p: options.libp2p })
+    libp2p: { ...options.libp2p, start: false }
   })
   const log = node.logger.forComponent('agentmesh:agent')
   const authorizer =
@@ -211,8 +233,10 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         }))
   const server = new IntentServer({ registrar: node, logger: node.logger }, { authorizer, ...options.limits })
   const dial = (addr: string, opts?: { signal?: AbortSignal }): Promise<Connection> => node.dial(multiaddr(addr), opts)
-  const resolver = new NameResolver({ dial }, { relays })
-  const ttl = options.recordTtl ?? DEFAULT_RECORD_TTL_MS
+  const resolver = new NameResolver(
+    { dial, log: node.logger.forComponent('agentmesh:resolver') },
+    { relays, trust: options.trust ?? {}, ...(options.revoked === undefined ? {} : { revoked: options.revoked }) }
+  )
   const circuitAddrs = (): string[] =>
     node
       .getMultiaddrs()
@@ -242,7 +266,9 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     if (name === undefined) return
     const addrs = circuitAddrs()
     if (addrs.length === 0) throw new MeshError('UNAVAILABLE', 'no relay granted a reservation')
-    const results = await Promise.allSettled(relays.map(async (relay) => registerName(await dial(relay), name, addrs, ttl)))
+    const signed = await signRecord(addrs)
+    record = signed
+    const results = await Promise.allSettled(relays.map(async (relay) => registerRecord(await dial(relay), signed)))
     if (!results.some((r) => r.status === 'fulfilled')) {
       throw MeshError.from(results.find((r) => r.status === 'rejected')?.reason, 'UNAVAILABLE')
     }
@@ -361,6 +387,17 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
 
   await server.start()
   await node.handle(
+    ADMISSION_PROTOCOL,
+    (stream) => {
+      if (record === undefined) {
+        stream.abort(new MeshError('PERMISSION_DENIED', 'this peer holds no name'))
+        return
+      }
+      answerAdmission(stream, record).catch((err: unknown) => stream.abort(err as Error))
+    },
+    { runOnLimitedConnection: true }
+  )
+  await node.handle(
     CARD_PROTOCOL,
     (stream) => {
       const card = buildCard(
@@ -373,6 +410,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     { runOnLimitedConnection: true }
   )
   try {
+    await node.start()
     await register()
   } catch (err) {
     await server.stop()

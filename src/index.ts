@@ -25,8 +25,17 @@ export {
   createAgent
 } from './agent.ts'
 export { ERROR_CODES, type ErrorCode, isErrorCode, MeshError, type MeshErrorOptions } from './errors.ts'
-export type { NameRecord } from './names/index.ts'
-export { assertName, isName } from './names/index.ts'
+export {
+  assertName,
+  type GrantNameOptions,
+  grantName,
+  isName,
+  loadTokens,
+  type NameRecord,
+  type SignedNameRecord,
+  saveTokens,
+  verifyNameRecord
+} from './names/index.ts'
 export type { RelayLimits } from './net/index.ts'
 export { createRelay, type Relay, type RelayOptions } from './relay.ts'
 export {

@@ -1,11 +1,21 @@
-import { MeshError } from './errors.ts'
-import { DirectoryServer } from './names/index.ts'
-import { createRelayNode, DEFAULT_RELAY_LISTEN, type RelayLimits } from './net/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
+import { MeshError } from './errors.ts'
+import { DirectoryServer, RelayAdmission } from './names/index.ts'
+import { createRelayNode, DEFAULT_RELAY_LISTEN, type RelayLimits } from './net/index.ts'
+import type { RevocationStore } from './ucan/index.ts'
 
 /** Options of {@link createRelay}. */
 export interface RelayOptions {
+  /**
+   * Trusted authorities: organisation → `did:key`. The relay reserves slots for, and stores the names
+   * of, agents holding a naming right from one of them; nobody else.
+   */
+  trust?: Record<string, string>
+  /** PeerIds admitted to reserve slots without a naming right (they still cannot register names). */
+  allow?: string[]
+  /** Revoked delegations: naming rights resting on them are refused. */
+  revoked?: RevocationStore
   /**
    * Multiaddrs to listen on. A relay is the only role that listens.
    *
@@ -18,7 +28,7 @@ export interface RelayOptions {
   limits?: RelayLimits
 }
 
-/** A running relay: circuit relay v2 plus the name directory. */
+/** A running relay: circuit relay v2, admission control and the name directory. */
 export interface Relay {
   /** The relay's PeerId. */
   readonly peerId: string
@@ -26,6 +36,10 @@ export interface Relay {
   readonly addrs: string[]
   /** The underlying libp2p node, for metrics and advanced use. */
   readonly node: Libp2p
+  /** The name directory (records held, for metrics). */
+  readonly directory: DirectoryServer
+  /** Who was admitted or refused a reservation, and why. */
+  readonly admission: RelayAdmission
   /** Number of agents holding a reservation now. */
   reservationCount(): number
   /** Stop listening and close every connection. */
@@ -34,23 +48,46 @@ export interface Relay {
 
 /**
  * Start a relay: a libp2p node that listens, relays circuits between agents and their callers
- * (seeing only noise ciphertext) and serves the name directory `/agentmesh/dir/1`.
+ * (seeing only noise ciphertext), admits only agents with a naming right from a trusted authority,
+ * and serves the verified name directory `/agentmesh/dir/1`.
  *
  * @example
  * ```ts
  * import { createRelay } from 'agentmesh'
  *
- * const relay = await createRelay({ listen: ['/ip4/0.0.0.0/tcp/4001/ws'] })
+ * const relay = await createRelay({ listen: ['/ip4/0.0.0.0/tcp/4001/ws'], trust: { acme: acmeDid } })
  * console.info('relay at', relay.addrs[0])
  * ```
  */
 export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
+  const trust = options.trust ?? {}
+  if (Object.keys(trust).length === 0 && (options.allow ?? []).length === 0) {
+    throw new MeshError('INVALID_ARGUMENT', 'a relay needs `trust` (or an `allow` list): it is never an open proxy')
+  }
+  // the gate is built before the node and the admission after it: the admission needs the node
+  const gate: { admission?: RelayAdmission } = {}
   const node = await createRelayNode({
     listen: options.listen ?? DEFAULT_RELAY_LISTEN,
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
-    ...(options.limits === undefined ? {} : { limits: options.limits })
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    denyReservation: async (peer) => !(await (gate.admission?.admits(peer) ?? Promise.resolve(false)))
   })
-  const directory = new DirectoryServer({ registrar: node, logger: node.logger })
+  const admission = new RelayAdmission(
+    {
+      connectionTo: (peer) => node.getConnections(peer).find((c) => c.status === 'open'),
+      log: node.logger.forComponent('agentmesh:relay:admission')
+    },
+    {
+      trust,
+      ...(options.allow === undefined ? {} : { allow: options.allow }),
+      ...(options.revoked === undefined ? {} : { revoked: options.revoked })
+    }
+  )
+  gate.admission = admission
+  const directory = new DirectoryServer(
+    { registrar: node, logger: node.logger },
+    { trust, ...(options.revoked === undefined ? {} : { revoked: options.revoked }) }
+  )
   try {
     await directory.start()
   } catch (err) {
@@ -66,6 +103,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     peerId: node.peerId.toString(),
     addrs,
     node,
+    directory,
+    admission,
     reservationCount: () => relayService.reservations.size,
     async stop() {
       await directory.stop()

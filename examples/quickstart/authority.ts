@@ -2,12 +2,14 @@
 // from it to the orchestrator, written as files. The authority key never goes to any process below.
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { grantName, saveTokens } from 'agentmesh'
 import { generateSigner, saveKey } from 'agentmesh/identity'
 import { delegate } from 'agentmesh/ucan'
 
 /** Create the demo's keys and tokens in `dir`; returns the authority's did. */
 export async function setUpAuthority(dir: string): Promise<{ authorityDid: string }> {
   const authority = generateSigner() // acme's organisation key
+  const agent = generateSigner()
   const orchestrator = generateSigner()
   const inAnHour = Math.floor(Date.now() / 1000) + 3600
 
@@ -27,6 +29,10 @@ export async function setUpAuthority(dir: string): Promise<{ authorityDid: strin
     policy: [['<=', '.to', 5]],
     expiration: inAnHour
   })
+  // the edge agent may call itself acme/prod/demo: relays admit it and resolvers believe its record
+  const nameRight = await grantName({ issuer: authority, audience: agent.did, name: 'acme/prod/demo', expiration: inAnHour })
+  await saveKey(join(dir, 'agent.key'), agent)
+  await saveTokens(join(dir, 'agent.ucan'), [nameRight])
   await saveKey(join(dir, 'orchestrator.key'), orchestrator)
   await writeFile(join(dir, 'greet.ucan'), greet.bytes)
   await writeFile(join(dir, 'count.ucan'), count.bytes)

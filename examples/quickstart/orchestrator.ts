@@ -4,11 +4,14 @@ import { join } from 'node:path'
 import { createAgent, MeshError } from 'agentmesh'
 import { loadKey } from 'agentmesh/identity'
 
-const [relayAddr, dir] = process.argv.slice(2)
-if (relayAddr === undefined || dir === undefined) throw new Error('usage: orchestrator.ts <relay> <keys-dir>')
+const [relayAddr, authorityDid, dir] = process.argv.slice(2)
+if (relayAddr === undefined || authorityDid === undefined || dir === undefined) {
+  throw new Error('usage: orchestrator.ts <relay> <authority-did> <keys-dir>')
+}
 
 const orchestrator = await createAgent({
   relays: [relayAddr],
+  trust: { acme: authorityDid }, // a name resolves only to a record signed under acme's authority
   identity: await loadKey(join(dir, 'orchestrator.key')),
   proofs: [await readFile(join(dir, 'greet.ucan')), await readFile(join(dir, 'count.ucan'))]
 })

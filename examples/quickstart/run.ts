@@ -50,12 +50,12 @@ const watchdog = setTimeout(() => {
 const dir = await mkdtemp(join(tmpdir(), 'agentmesh-demo-'))
 try {
   const { authorityDid } = await setUpAuthority(dir)
-  console.log(`[operator] authority ${authorityDid.slice(0, 20)}… delegated /demo/greet and /demo/count (to <= 5)`)
-  const relay = start('relay', './relay.ts')
+  console.log(`[operator] authority ${authorityDid.slice(0, 20)}… granted the name acme/prod/demo, and delegated /demo/greet and /demo/count (to <= 5)`)
+  const relay = start('relay', './relay.ts', [authorityDid])
   const relayAddr = String((await relay.json).relay)
-  const agent = start('agent', './agent.ts', [relayAddr, authorityDid])
+  const agent = start('agent', './agent.ts', [relayAddr, authorityDid, dir])
   await agent.json
-  const orchestrator = start('orchestrator', './orchestrator.ts', [relayAddr, dir])
+  const orchestrator = start('orchestrator', './orchestrator.ts', [relayAddr, authorityDid, dir])
   const code = await new Promise<number | null>((resolve) => orchestrator.proc.once('exit', resolve))
   stopAll()
   await Promise.all(

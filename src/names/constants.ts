@@ -28,3 +28,21 @@ export const MAX_RECORD_ADDRS = 16
 
 /** Directory streams one connection may have open at once on a relay. */
 export const MAX_DIRECTORY_STREAMS = 64
+
+/** The UCAN command of naming rights and name records. */
+export const NAME_COMMAND = '/agentmesh/name'
+
+/** Names listed at most in one `list` answer. */
+export const MAX_LIST_RESULTS = 1000
+
+/** Registrations one peer may make per minute on a relay (a token bucket of this size, refilled per minute). */
+export const REGISTRATIONS_PER_MINUTE = 60
+
+/** Watch streams one connection may hold on a relay. */
+export const MAX_WATCHES_PER_CONNECTION = 8
+
+/** Delegations one name record may carry. */
+export const MAX_RECORD_PROOFS = 8
+
+/** The admission protocol: a relay asks a peer that wants a reservation for its naming right. */
+export const ADMISSION_PROTOCOL = '/agentmesh/admit/1'

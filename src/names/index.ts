@@ -1,20 +1,34 @@
 /**
- * Names: syntax, the relay directory protocol (server and client) and the resolver cache.
+ * Names you can trust: syntax, naming rights, self-verifying signed name records, the relay
+ * directory protocol (server and client), relay admission and the verifying resolver.
  *
  * @example
  * ```ts
- * import { assertName, NameResolver } from './index.ts'
+ * import { grantName, NameResolver, signNameRecord } from './index.ts'
  *
- * assertName('acme/prod/k8s')
- * const resolver = new NameResolver({ dial: (addr) => node.dial(multiaddr(addr)) }, { relays })
- * const record = await resolver.resolve('acme/prod/k8s')
+ * const right = await grantName({ issuer: acme, audience: agent.did, name: 'acme/prod/k8s', expiration })
+ * const signed = await signNameRecord({ signer: agent, name: 'acme/prod/k8s', addrs, ttl: 300_000, proofs: [right] })
+ * const resolver = new NameResolver({ dial }, { relays, trust: { acme: acme.did } })
+ * const record = await resolver.resolve('acme/prod/k8s') // verified, whatever the relays said
  * ```
  *
  * @packageDocumentation
  */
+export { type AdmissionComponents, type AdmissionInit, answerAdmission, RelayAdmission } from './admission.ts'
 export * from './constants.ts'
-export { lookupName, registerName } from './directory-client.ts'
-export { DirectoryServer, type DirectoryServerComponents } from './directory-server.ts'
-export type { NameRecord } from './messages.ts'
+export { listRecords, lookupRecord, registerRecord, watchNames } from './directory-client.ts'
+export { DirectoryServer, type DirectoryServerComponents, type DirectoryServerInit } from './directory-server.ts'
+export { underPrefix } from './messages.ts'
+export { RateLimiter } from './rate-limit.ts'
+export {
+  isNewer,
+  type NameRecord,
+  type SignedNameRecord,
+  type SignNameRecordOptions,
+  signNameRecord,
+  type VerifyNameRecordOptions,
+  verifyNameRecord
+} from './record.ts'
 export { NameResolver, type ResolverComponents, type ResolverInit } from './resolver.ts'
+export { type GrantNameOptions, grantName, loadTokens, saveTokens } from './rights.ts'
 export { assertName, isName } from './syntax.ts'

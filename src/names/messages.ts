@@ -1,52 +1,73 @@
 /**
- * The wire format of `/agentmesh/dir/1`, declared in one place: one request and one answer per
- * stream, each a length-prefixed DAG-CBOR map.
+ * The wire format of `/agentmesh/dir/1`, declared in one place. Each stream carries one request;
+ * `register`, `resolve` and `list` get one answer, `watch` gets events until either side closes.
+ * Records travel signed (`SignedNameRecord`): the relay verifies them before storing, and whoever
+ * reads them verifies them again.
  */
 import { type ErrorCode, isErrorCode, MeshError } from '../errors.ts'
-import { DIRECTORY_VERSION, MAX_RECORD_ADDRS } from './constants.ts'
+import { DIRECTORY_VERSION, MAX_LIST_RESULTS } from './constants.ts'
+import type { SignedNameRecord } from './record.ts'
 
-/** Where a named agent can be reached, as a directory serves it. */
-export interface NameRecord {
-  /** The agent's name. */
-  name: string
-  /** The agent's PeerId. */
-  peer: string
-  /** Multiaddrs to dial it, usually circuit addresses through relays. */
-  addrs: string[]
-  /** Expiry, in ms since the epoch. */
-  exp: number
-}
-
-/** Agent to relay: bind `name` to the calling peer at `addrs`, for `ttl` ms. */
+/** Agent to relay: store my signed record. */
 export interface RegisterRequest {
   v: typeof DIRECTORY_VERSION
   type: 'register'
-  name: string
-  addrs: string[]
-  ttl: number
+  record: SignedNameRecord
 }
 
-/** Anyone to relay: where is `name`? */
+/** Anyone to relay: the record of `name`. */
 export interface ResolveRequest {
   v: typeof DIRECTORY_VERSION
   type: 'resolve'
   name: string
 }
 
-export type DirectoryRequest = RegisterRequest | ResolveRequest
+/** Anyone to relay: the records of every name under `prefix` (label boundary; `''` for all). */
+export interface ListRequest {
+  v: typeof DIRECTORY_VERSION
+  type: 'list'
+  prefix: string
+  limit?: number
+}
 
-/** Relay to agent: the registration holds until `exp`. */
+/** Anyone to relay: push an event whenever a name under `prefix` changes or expires. */
+export interface WatchRequest {
+  v: typeof DIRECTORY_VERSION
+  type: 'watch'
+  prefix: string
+}
+
+export type DirectoryRequest = RegisterRequest | ResolveRequest | ListRequest | WatchRequest
+
+/** Relay to agent: stored, until `exp` (ms). */
 export interface RegisteredAnswer {
   v: typeof DIRECTORY_VERSION
   type: 'registered'
   exp: number
+  seq: number
 }
 
-/** Relay to resolver: the record of a name. */
+/** Relay to resolver: the signed record of the name asked for. */
 export interface RecordAnswer {
   v: typeof DIRECTORY_VERSION
   type: 'record'
-  record: NameRecord
+  record: SignedNameRecord
+}
+
+/** Relay to lister: signed records under the prefix. */
+export interface ListAnswer {
+  v: typeof DIRECTORY_VERSION
+  type: 'list'
+  records: SignedNameRecord[]
+}
+
+/** Relay to watcher: `name` changed (with its new record) or expired. */
+export interface WatchEvent {
+  v: typeof DIRECTORY_VERSION
+  type: 'event'
+  kind: 'update' | 'expire'
+  name: string
+  record?: SignedNameRecord
 }
 
 /** Relay to anyone: the request failed. */
@@ -57,20 +78,12 @@ export interface ErrorAnswer {
   message: string
 }
 
-export type DirectoryAnswer = RegisteredAnswer | RecordAnswer | ErrorAnswer
+export type DirectoryAnswer = RegisteredAnswer | RecordAnswer | ListAnswer | WatchEvent | ErrorAnswer
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return (
-    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
-  )
-}
+const PREFIX = /^([a-z0-9-]{1,63}(\/[a-z0-9-]{1,63}){0,7})?$/
 
-function isAddrList(value: unknown): value is string[] {
-  return (
-    Array.isArray(value) &&
-    value.length <= MAX_RECORD_ADDRS &&
-    value.every((a) => typeof a === 'string' && a.length > 0 && a.length <= 1024)
-  )
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
 }
 
 function invalid(message: string): MeshError {
@@ -79,47 +92,57 @@ function invalid(message: string): MeshError {
 
 /** Check a decoded value is a directory request. */
 export function parseRequest(value: unknown): DirectoryRequest {
-  if (!isRecord(value)) throw invalid('not a map')
-  if (value.v !== DIRECTORY_VERSION)
-    throw new MeshError('UNIMPLEMENTED', `unsupported version ${String(value.v)}`)
-  if (typeof value.name !== 'string') throw invalid('name must be a string')
-  if (value.type === 'resolve') return value as unknown as ResolveRequest
-  if (value.type === 'register') {
-    if (!isAddrList(value.addrs)) throw invalid(`addrs must be 1 to ${MAX_RECORD_ADDRS} strings`)
-    if (typeof value.ttl !== 'number' || !Number.isFinite(value.ttl) || value.ttl <= 0) {
-      throw invalid('ttl must be a positive number of ms')
-    }
-    return value as unknown as RegisterRequest
+  if (!isMap(value)) throw invalid('not a map')
+  if (value.v !== DIRECTORY_VERSION) throw new MeshError('UNIMPLEMENTED', `unsupported version ${String(value.v)}`)
+  switch (value.type) {
+    case 'register':
+      if (!isMap(value.record)) throw invalid('record must be { token, proofs }')
+      return value as unknown as RegisterRequest
+    case 'resolve':
+      if (typeof value.name !== 'string') throw invalid('name must be a string')
+      return value as unknown as ResolveRequest
+    case 'list':
+    case 'watch':
+      if (typeof value.prefix !== 'string' || !PREFIX.test(value.prefix)) {
+        throw invalid('prefix must be empty or whole labels: acme/prod')
+      }
+      if (value.limit !== undefined && (!Number.isSafeInteger(value.limit) || (value.limit as number) < 1)) {
+        throw invalid('limit must be a positive integer')
+      }
+      return value as unknown as ListRequest | WatchRequest
+    default:
+      throw invalid('unknown type')
   }
-  throw invalid('unknown type')
 }
 
-/** Check a decoded value is a directory answer. */
+/** Check a decoded value is a directory answer or event. Records inside are verified by the caller. */
 export function parseAnswer(value: unknown): DirectoryAnswer {
-  if (!isRecord(value)) throw invalid('not a map')
-  if (value.v !== DIRECTORY_VERSION)
-    throw new MeshError('UNIMPLEMENTED', `unsupported version ${String(value.v)}`)
+  if (!isMap(value)) throw invalid('not a map')
+  if (value.v !== DIRECTORY_VERSION) throw new MeshError('UNIMPLEMENTED', `unsupported version ${String(value.v)}`)
   switch (value.type) {
     case 'registered':
-      if (typeof value.exp !== 'number') throw invalid('exp must be a number')
+      if (typeof value.exp !== 'number' || typeof value.seq !== 'number') throw invalid('exp and seq must be numbers')
       return value as unknown as RegisteredAnswer
-    case 'record': {
-      const r = value.record
-      if (
-        !isRecord(r) ||
-        typeof r.name !== 'string' ||
-        typeof r.peer !== 'string' ||
-        !isAddrList(r.addrs) ||
-        typeof r.exp !== 'number'
-      ) {
-        throw invalid('record must be { name, peer, addrs, exp }')
-      }
+    case 'record':
+      if (!isMap(value.record)) throw invalid('record must be a map')
       return value as unknown as RecordAnswer
-    }
+    case 'list':
+      if (!Array.isArray(value.records) || value.records.length > MAX_LIST_RESULTS) throw invalid('records must be a list')
+      return value as unknown as ListAnswer
+    case 'event':
+      if ((value.kind !== 'update' && value.kind !== 'expire') || typeof value.name !== 'string') {
+        throw invalid('an event has a kind and a name')
+      }
+      return value as unknown as WatchEvent
     case 'err':
       if (typeof value.message !== 'string') throw invalid('message must be a string')
       return { ...(value as unknown as ErrorAnswer), code: isErrorCode(value.code) ? value.code : 'UNKNOWN' }
     default:
       throw invalid('unknown type')
   }
+}
+
+/** True when `name` is `prefix` or below it (label boundary); every name is below `''`. */
+export function underPrefix(name: string, prefix: string): boolean {
+  return prefix === '' || name === prefix || name.startsWith(`${prefix}/`)
 }

@@ -1,43 +1,54 @@
 import { MeshError } from '../errors.ts'
-import { lookupName } from './directory-client.ts'
-import type { NameRecord } from './messages.ts'
+import type { RevocationStore } from '../ucan/index.ts'
+import { listRecords, lookupRecord, watchNames } from './directory-client.ts'
+import { type NameRecord, verifyNameRecord } from './record.ts'
 import { assertName } from './syntax.ts'
-import type { AbortOptions, Connection } from '@libp2p/interface'
+import type { AbortOptions, Connection, Logger } from '@libp2p/interface'
 
 /** What a resolver needs: a way to reach each directory. */
 export interface ResolverComponents {
   /** Open (or reuse) a connection to the relay at `addr`. */
   dial(addr: string, options?: AbortOptions): Promise<Connection>
+  log?: Logger
 }
 
 /** Options of a {@link NameResolver}. */
 export interface ResolverInit {
-  /** Relay multiaddrs whose directories are asked. */
+  /** Relay multiaddrs whose directories are asked, all in parallel. */
   relays: string[]
+  /** Trusted authorities: organisation → did. A name of another organisation never resolves. */
+  trust: Readonly<Record<string, string>>
+  /** Revoked delegations: records resting on them never resolve. */
+  revoked?: RevocationStore
 }
 
 /**
- * Resolves names by asking every relay's directory in parallel and keeping the answer with the
- * latest expiry; caches each record until it expires or is invalidated.
+ * Resolves names by asking every relay's directory in parallel, verifying every answer itself (a
+ * relay's word counts for nothing) and keeping the valid record with the highest `seq`. Caches each
+ * record until it expires, is invalidated, or a watch says it changed.
  */
 export class NameResolver {
   private readonly components: ResolverComponents
-  private readonly relays: string[]
+  private readonly init: ResolverInit
   private readonly cache = new Map<string, NameRecord>()
   private readonly pending = new Map<string, Promise<NameRecord>>()
 
   constructor(components: ResolverComponents, init: ResolverInit) {
     this.components = components
-    this.relays = init.relays
+    this.init = init
   }
 
   /**
-   * The record of `name`.
+   * The verified record of `name`.
    *
-   * @throws {MeshError} `NOT_FOUND` when no relay knows it, `UNAVAILABLE` when none could be asked
+   * @throws {MeshError} `NOT_FOUND` when no relay holds a valid record, `UNAVAILABLE` when none could be asked
    */
   async resolve(name: string, options: AbortOptions = {}): Promise<NameRecord> {
     assertName(name)
+    const org = name.slice(0, name.indexOf('/'))
+    if (!Object.hasOwn(this.init.trust, org)) {
+      throw new MeshError('FAILED_PRECONDITION', `no trusted authority is configured for ${org}: add it to \`trust\``)
+    }
     const cached = this.cache.get(name)
     if (cached !== undefined && cached.exp > Date.now()) return cached
     // concurrent resolves of one name share one round of lookups
@@ -49,34 +60,106 @@ export class NameResolver {
     return await pending
   }
 
+  /** Verify a record as this resolver would; undefined (and logged) when it does not hold up. */
+  verify(value: unknown, name?: string): NameRecord | undefined {
+    try {
+      return verifyNameRecord(value, {
+        trust: this.init.trust,
+        ...(name === undefined ? {} : { name }),
+        ...(this.init.revoked === undefined ? {} : { revoked: this.init.revoked })
+      })
+    } catch (err) {
+      this.components.log?.('refused a record %s - %s', name ?? '', (err as Error).message)
+      return undefined
+    }
+  }
+
   private async lookup(name: string, options: AbortOptions): Promise<NameRecord> {
-    if (this.relays.length === 0)
-      throw new MeshError('UNAVAILABLE', 'no relay is configured to resolve names')
+    if (this.init.relays.length === 0) throw new MeshError('UNAVAILABLE', 'no relay is configured to resolve names')
     const answers = await Promise.allSettled(
-      this.relays.map(async (relay) => lookupName(await this.components.dial(relay, options), name, options))
+      this.init.relays.map(async (relay) => lookupRecord(await this.components.dial(relay, options), name, options))
     )
     let best: NameRecord | undefined
-    let notFound = 0
+    let answered = 0
     let lastError: unknown
     for (const answer of answers) {
-      if (answer.status === 'fulfilled') {
-        if (best === undefined || answer.value.exp > best.exp) best = answer.value
-      } else if (MeshError.is(answer.reason, 'NOT_FOUND')) {
-        notFound++
-      } else {
-        lastError = answer.reason
+      if (answer.status === 'rejected') {
+        if (MeshError.is(answer.reason, 'NOT_FOUND')) answered++
+        else lastError = answer.reason
+        continue
       }
+      answered++
+      const record = this.verify(answer.value, name)
+      if (record !== undefined && (best === undefined || record.seq > best.seq)) best = record
     }
     if (best !== undefined) {
       this.cache.set(name, best)
       return best
     }
-    if (notFound > 0) throw new MeshError('NOT_FOUND', `no agent is registered as ${name}`)
+    if (answered > 0) throw new MeshError('NOT_FOUND', `no valid record of ${name} was found`)
     throw new MeshError('UNAVAILABLE', `no relay could resolve ${name}`, { cause: lastError })
+  }
+
+  /**
+   * The verified records under `prefix` from every relay (newest per name).
+   *
+   * @example
+   * ```ts
+   * for (const record of await resolver.list('acme/prod')) console.info(record.name, record.peer)
+   * ```
+   */
+  async list(prefix: string, options: AbortOptions = {}): Promise<NameRecord[]> {
+    const answers = await Promise.allSettled(
+      this.init.relays.map(async (relay) => listRecords(await this.components.dial(relay, options), prefix, options))
+    )
+    const best = new Map<string, NameRecord>()
+    for (const answer of answers) {
+      if (answer.status === 'rejected') continue
+      for (const value of answer.value) {
+        const record = this.verify(value)
+        if (record === undefined) continue
+        const held = best.get(record.name)
+        if (held === undefined || record.seq > held.seq) best.set(record.name, record)
+      }
+    }
+    return [...best.values()].sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  /**
+   * Watch `prefix` on every relay and keep the cache true: an update with a valid newer record
+   * replaces the cached one, an expiry drops it. Runs until `signal` aborts.
+   */
+  async watch(prefix: string, options: AbortOptions & { onChange?: (name: string) => void } = {}): Promise<void> {
+    await Promise.allSettled(
+      this.init.relays.map(async (relay) =>
+        watchNames(
+          await this.components.dial(relay, options),
+          prefix,
+          (event) => {
+            if (event.kind === 'expire') {
+              this.cache.delete(event.name)
+            } else {
+              const record = this.verify(event.record, event.name)
+              const held = this.cache.get(event.name)
+              if (record === undefined) return
+              if (held === undefined || record.seq > held.seq) this.cache.set(event.name, record)
+            }
+            options.onChange?.(event.name)
+          },
+          options
+        )
+      )
+    )
   }
 
   /** Forget the cached record of `name`, so the next resolve asks the relays again. */
   invalidate(name: string): void {
     this.cache.delete(name)
+  }
+
+  /** The cached record of `name`, if fresh (no network). */
+  cached(name: string): NameRecord | undefined {
+    const record = this.cache.get(name)
+    return record !== undefined && record.exp > Date.now() ? record : undefined
   }
 }

@@ -15,7 +15,7 @@ import {
   RELAY_MAX_PENDING_INBOUND,
   RESERVATION_TIMEOUT_MS
 } from './constants.ts'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 /**
  * Limits a relay applies to the circuits it carries. Unset means unlimited: agentmesh circuits
@@ -40,6 +40,8 @@ export interface RelayNodeOptions {
   privateKey?: PrivateKey
   listen: string[]
   limits?: RelayLimits
+  /** Decides who may reserve a circuit slot; `true` refuses. @default everyone */
+  denyReservation?: (peer: PeerId) => Promise<boolean>
 }
 
 /** Options of the libp2p node behind an agent. */
@@ -61,6 +63,9 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
   return await createLibp2p({
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     addresses: { listen: options.listen },
+    ...(options.denyReservation === undefined
+      ? {}
+      : { connectionGater: { denyInboundRelayReservation: options.denyReservation } }),
     transports: [webSockets(), tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pipe } from 'it-pipe'
 import type { Connection } from '@libp2p/interface'
-import { type AuditEvent, createAgent, jsonLinesAuditSink, type MeshError } from '../../src/index.ts'
+import { type Agent, type AuditEvent, jsonLinesAuditSink, type MeshError } from '../../src/index.ts'
 import { generateSigner } from '../../src/identity/index.ts'
 import { decodeMessages, encodeMessage, RPC_PROTOCOL } from '../../src/rpc/index.ts'
 import { delegate, invoke, MemoryRevocationStore } from '../../src/ucan/index.ts'
@@ -123,7 +123,7 @@ describe('two-stage authorization on the agent, deny by default (real nodes thro
   })
 
   it('refuses a call that carries no capability at all (deny by default)', async () => {
-    const stranger = await createAgent({ relays: [mesh.relay.addrs[0]!] })
+    const stranger = await mesh.newCaller()
     try {
       const err = await rejectsWithCode(
         stranger.call('acme/prod/db', '/db/query', { table: 'orders', actions: [] }),
@@ -145,7 +145,7 @@ describe('two-stage authorization on the agent, deny by default (real nodes thro
       command: '/',
       expiration: nowSeconds() + 600
     })
-    const caller = await createAgent({ relays: [mesh.relay.addrs[0]!], identity: key, proofs: [forged] })
+    const caller = await mesh.newCaller({ identity: key, proofs: [forged] })
     try {
       const err = await rejectsWithCode(
         caller.call('acme/prod/db', '/db/query', { table: 'orders', actions: [] }),
@@ -158,7 +158,7 @@ describe('two-stage authorization on the agent, deny by default (real nodes thro
   })
 
   it("refuses a stolen delegation: a peer presenting another principal's chain (InvalidAudience)", async () => {
-    const thief = await createAgent({ relays: [mesh.relay.addrs[0]!], proofs: [mesh.grant] })
+    const thief = await mesh.newCaller({ proofs: [mesh.grant] })
     try {
       // the library finds no chain for the thief's own key, so speak the wire protocol directly
       await thief.call('acme/prod/db', '/db/query', { table: 'x', actions: [] }).catch(() => {})
@@ -184,7 +184,7 @@ describe('two-stage authorization on the agent, deny by default (real nodes thro
       command: '/db',
       expiration: nowSeconds() - 3600
     })
-    const caller = await createAgent({ relays: [mesh.relay.addrs[0]!], identity: key })
+    const caller = await mesh.newCaller({ identity: key })
     try {
       const conn = await dialAgent(caller)
       const answer = await rawCall(conn, {
@@ -207,7 +207,7 @@ describe('two-stage authorization on the agent, deny by default (real nodes thro
       command: '/db',
       expiration: nowSeconds() + 600
     })
-    const caller = await createAgent({ relays: [mesh.relay.addrs[0]!], identity: key, proofs: [grant] })
+    const caller = await mesh.newCaller({ identity: key, proofs: [grant] })
     try {
       assert.equal(await caller.call('acme/prod/db', '/db/query', { table: 'orders', actions: [] }), 'ok')
       revoked.revoke(grant.cid)
@@ -238,7 +238,7 @@ describe('two-stage authorization on the agent, deny by default (real nodes thro
       command: '/db',
       expiration: nowSeconds() + 600
     })
-    const caller = await createAgent({ relays: [mesh.relay.addrs[0]!], identity: end })
+    const caller = await mesh.newCaller({ identity: end })
     try {
       const conn = await dialAgent(caller)
       const answer = await rawCall(conn, {
@@ -271,7 +271,7 @@ describe('two-stage authorization on the agent, deny by default (real nodes thro
       command: '/db',
       expiration: nowSeconds() + 600
     })
-    const caller = await createAgent({ relays: [mesh.relay.addrs[0]!], identity: end, proofs: [capped, unbounded] })
+    const caller = await mesh.newCaller({ identity: end, proofs: [capped, unbounded] })
     try {
       assert.equal(await caller.call('acme/prod/db', '/db/query', { table: 'orders', actions: [] }), 'ok')
       const err = await rejectsWithCode(
@@ -350,7 +350,7 @@ describe('two-stage authorization on the agent, deny by default (real nodes thro
     }
   })
 
-  async function dialAgent(caller: Awaited<ReturnType<typeof createAgent>>) {
+  async function dialAgent(caller: Agent) {
     await caller.call('acme/prod/db', '/db/query', { table: 'x', actions: [] }).catch(() => {})
     return caller.node.getConnections(mesh.agent.node.peerId)[0]!
   }
@@ -358,16 +358,12 @@ describe('two-stage authorization on the agent, deny by default (real nodes thro
 
 describe('agent-to-agent calls on the caller behalf, never with more than the caller had', () => {
   let mesh: Mesh
-  let compliance: Awaited<ReturnType<typeof createAgent>>
+  let compliance: Agent
 
   before(async () => {
     // the orchestrator (mesh.caller) holds /library and /compliance/check for documents of type "report" only
     mesh = await startMesh({ name: 'acme/prod/librarian', command: '/' , policy: [['or', [['==', '.kind', null], ['==', '.kind', 'report']]]] })
-    compliance = await createAgent({
-      name: 'acme/prod/compliance',
-      relays: [mesh.relay.addrs[0]!],
-      trust: { acme: mesh.authority.did }
-    })
+    compliance = await mesh.newAgent('acme/prod/compliance')
     compliance.handle('/compliance/check', (args: { kind: string; title: string }, ctx) => ({
       compliant: args.title.length > 0,
       checkedFor: ctx.caller.did
@@ -418,7 +414,7 @@ describe('agent-to-agent calls on the caller behalf, never with more than the ca
   it('refuses the onward call when the orchestrator delegated nothing for it', async () => {
     const other = await startMesh({ name: 'acme/prod/librarian2', command: '/library' })
     try {
-      const c2 = await createAgent({ name: 'acme/prod/compliance2', relays: [other.relay.addrs[0]!], trust: { acme: other.authority.did } })
+      const c2 = await other.newAgent('acme/prod/compliance2')
       c2.handle('/compliance/check', () => 'never')
       other.agent.handle('/library/produce', async (_args, ctx) => {
         try {
