@@ -84,7 +84,8 @@ export class NameResolver {
     let lastError: unknown
     for (const answer of answers) {
       if (answer.status === 'rejected') {
-        if (MeshError.is(answer.reason, 'NOT_FOUND')) answered++
+        // NOT_FOUND, or an answer that is not even well formed: the relay answered, with nothing usable
+        if (MeshError.is(answer.reason, 'NOT_FOUND') || MeshError.is(answer.reason, 'INVALID_ARGUMENT')) answered++
         else lastError = answer.reason
         continue
       }

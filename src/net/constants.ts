@@ -34,3 +34,6 @@ export const AGENT_MAX_PENDING_INBOUND = 256
  * connection (the dialer is ready a moment before the listener).
  */
 export const MAX_EARLY_STREAMS = 1024
+
+/** Reservations an agent requests at once: one per relay, so that no relay waits behind another. */
+export const RESERVATION_CONCURRENCY = 8

@@ -13,6 +13,7 @@ import {
   RELAY_INBOUND_PER_IP_PER_SECOND,
   RELAY_MAX_CONNECTIONS,
   RELAY_MAX_PENDING_INBOUND,
+  RESERVATION_CONCURRENCY,
   RESERVATION_TIMEOUT_MS
 } from './constants.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
@@ -99,7 +100,10 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
     transports: [
       webSockets(),
       tcp(),
-      circuitRelayTransport({ reservationCompletionTimeout: RESERVATION_TIMEOUT_MS })
+      circuitRelayTransport({
+        reservationCompletionTimeout: RESERVATION_TIMEOUT_MS,
+        reservationConcurrency: RESERVATION_CONCURRENCY
+      })
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
