@@ -13,7 +13,7 @@ import {
   type SignedNameRecord,
   signNameRecord
 } from './names/index.ts'
-import { createAgentNode } from './net/index.ts'
+import { createAgentNode, type RelayKeeper, type RelayKeeperInit } from './net/index.ts'
 import {
   type AuditSink,
   CapabilityPresenter,
@@ -80,6 +80,8 @@ export interface AgentOptions {
   version?: string
   /** What the agent does, for its card. */
   description?: string
+  /** Relay keeper tuning: how many relays to hold at once, backoff, renewal margin. */
+  keeper?: Omit<RelayKeeperInit, 'relays' | 'onReservation'>
   /** Limits on calls served: see {@link IntentServer}. */
   limits?: { maxInflight?: number; maxCallsPerCaller?: number; maxFrameBytes?: number }
   /**
@@ -128,6 +130,11 @@ export interface Agent {
   readonly addrs: string[]
   /** The underlying libp2p node, for advanced use. */
   readonly node: Libp2p
+  /**
+   * Holds the relay reservations of an edge agent (undefined for a caller without a name); emits
+   * `relay:connected`, `relay:disconnected` and `reservation:renewed`.
+   */
+  readonly keeper: RelayKeeper | undefined
   /** Serve an intent declared with `defineIntent`, its handler typed from the contract. */
   handle<C extends IntentContract>(intent: C, handler: AgentHandler<ArgsOf<C>, ResultOf<C>, ProgressOf<C>>): Agent
   /** Serve an intent given by command only. */
@@ -214,11 +221,15 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   }
   // an agent with a name must hold the right to it before it asks any relay for anything
   let record = name === undefined ? undefined : await signRecord([])
+  // the keeper calls back after each new reservation (restart, failover): publish the new addresses
+  const hook: { onReservation: () => Promise<void> } = { onReservation: async () => {} }
   const node = await createAgentNode({
     relays: name === undefined ? [] : relays,
     privateKey: signer.toPrivateKey(),
+    keeper: { ...options.keeper, onReservation: () => hook.onReservation() },
     libp2p: { ...options.libp2p, start: false }
   })
+  const keeper = (node.services as Record<string, unknown>).relayKeeper as RelayKeeper | undefined
   const log = node.logger.forComponent('agentmesh:agent')
   const authorizer =
     options.authorizer ??
@@ -344,6 +355,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       return circuitAddrs()
     },
     node,
+    keeper,
     handle(intent: IntentContract | string, handler: AgentHandler<never, unknown, never>) {
       const contract = toContract(intent)
       const wrapped: IntentHandler = (args, ctx) => {
@@ -412,6 +424,11 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   try {
     await node.start()
     await register()
+    hook.onReservation = register
+    keeper?.addEventListener('relay:disconnected', () => {
+      // the circuit address through that relay is gone: republish what is left
+      register().catch((err: unknown) => log('re-registration failed - %e', err))
+    })
   } catch (err) {
     await server.stop()
     await node.stop()

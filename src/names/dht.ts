@@ -404,8 +404,16 @@ export function agentmeshDht(options: AgentmeshDhtOptions): (components: KadDHTC
   }
 }
 
-/** The part of a kad-dht service that names need. */
-export type NameDht = Pick<KadDHT, 'get' | 'put'>
+/**
+ * The part of a kad-dht service that names need (its validators, when present, check a record
+ * before it is published).
+ *
+ * @example
+ * ```ts
+ * const dht: NameDht = node.services.dht
+ * ```
+ */
+export type NameDht = Pick<KadDHT, 'get' | 'put'> & Partial<Pick<KadDHT, 'validators'>>
 
 /** Options of {@link publishNameRecord}. */
 export interface PublishNameRecordOptions extends AbortOptions {
@@ -427,10 +435,12 @@ function withTimeout(options: AbortOptions, timeoutMs: number): AbortSignal {
 }
 
 /**
- * Put a signed record into the DHT under its name's key, on the closest peers. Every peer verifies
- * it with its own validator: a forged, untrusted or expired record is stored by nobody.
+ * Put a signed record into the DHT under its name's key, on the closest peers. The local node's
+ * `/agentmesh/` validator checks it first; then every peer verifies it with its own validator: a
+ * forged, untrusted or expired record is stored by nobody.
  *
- * @throws {MeshError} `INVALID_ARGUMENT` for a malformed or oversize record; `UNAVAILABLE` when no
+ * @throws {MeshError} the local validator's refusal (`PERMISSION_DENIED`, `NOT_FOUND`,
+ * `ALREADY_EXISTS` for an older seq than one seen); `INVALID_ARGUMENT` for a malformed or oversize record; `UNAVAILABLE` when no
  * peer stored it (all refused, or none reachable); `CANCELLED` when `signal` aborted
  * @example
  * ```ts
@@ -445,6 +455,16 @@ export async function publishNameRecord(
   const value = encodeNameRecordValue(signed)
   const name = nameOfToken(signed)
   const key = nameKey(name)
+  // kad-dht stores its own puts unchecked: the local validator checks the record first, and learns
+  // its seq, so that this node too refuses a replay of an older record later
+  const validate = dht.validators?.[DHT_NAMESPACE]
+  if (validate !== undefined) {
+    try {
+      await validate(key, value)
+    } catch (err) {
+      throw MeshError.from(err, 'INVALID_ARGUMENT')
+    }
+  }
   const signal = withTimeout(options, options.timeoutMs ?? DHT_PUBLISH_TIMEOUT_MS)
   let accepted = 0
   let errors = 0

@@ -12,6 +12,15 @@
  * @packageDocumentation
  */
 export * from './constants.ts'
+export * from './keeper-constants.ts'
+export {
+  RelayKeeper,
+  type RelayKeeperEvents,
+  type RelayKeeperInit,
+  type RelayStatus,
+  relayKeeper
+} from './relay-keeper.ts'
+export { fixReservationRefresh } from './reservation-refresh.ts'
 export {
   createAgentNode,
   createRelayNode,

@@ -17,6 +17,8 @@ import {
   RESERVATION_TIMEOUT_MS
 } from './constants.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
+import { fixReservationRefresh } from './reservation-refresh.ts'
+import { relayKeeper, type RelayKeeperInit } from './relay-keeper.ts'
 
 /**
  * Limits a relay applies to the circuits it carries. Unset means unlimited: agentmesh circuits
@@ -34,6 +36,8 @@ export interface RelayLimits {
   durationMs?: number
   /** Most bytes relayed in each direction of one relayed connection. @default unlimited */
   dataBytes?: bigint
+  /** Lifetime of a reservation before its agent must renew it, in ms. @default 2 hours (libp2p's) */
+  reservationTtlMs?: number
 }
 
 /** Options of the libp2p node behind a relay. */
@@ -48,8 +52,10 @@ export interface RelayNodeOptions {
 /** Options of the libp2p node behind an agent. */
 export interface AgentNodeOptions {
   privateKey?: PrivateKey
-  /** Relay multiaddrs (with `/p2p/<relay-id>`) to hold reservations on. */
+  /** Relay multiaddrs (with `/p2p/<relay-id>`) to hold reservations on; empty for a caller only. */
   relays: string[]
+  /** Relay keeper tuning and its `onReservation` hook. */
+  keeper?: Omit<RelayKeeperInit, 'relays'>
   /** Extra libp2p options merged over the defaults (transports, connection manager…). */
   libp2p?: Partial<Libp2pOptions>
 }
@@ -61,7 +67,7 @@ export type MeshServices = { identify: ReturnType<ReturnType<typeof identify>> }
 export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p> {
   const limits = options.limits ?? {}
   const limited = limits.durationMs !== undefined || limits.dataBytes !== undefined
-  return await createLibp2p({
+  const node = await createLibp2p({
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     addresses: { listen: options.listen },
     ...(options.denyReservation === undefined
@@ -82,11 +88,14 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
           maxReservations: limits.maxReservations ?? MAX_RESERVATIONS,
           applyDefaultLimit: limited,
           ...(limits.durationMs === undefined ? {} : { defaultDurationLimit: limits.durationMs }),
-          ...(limits.dataBytes === undefined ? {} : { defaultDataLimit: limits.dataBytes })
+          ...(limits.dataBytes === undefined ? {} : { defaultDataLimit: limits.dataBytes }),
+          ...(limits.reservationTtlMs === undefined ? {} : { reservationTtl: limits.reservationTtlMs })
         }
       })
     }
   })
+  fixReservationRefresh(node)
+  return node
 }
 
 /**
@@ -113,7 +122,12 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
       ...extra.connectionManager
     },
     ...extra,
-    addresses: { listen: options.relays.map((relay) => `${relay}/p2p-circuit`), ...extra.addresses },
-    services: { identify: identify(), ...extra.services }
+    // no listen address: the relay keeper reserves circuit slots itself, and keeps them
+    addresses: { ...extra.addresses },
+    services: {
+      identify: identify(),
+      ...(options.relays.length === 0 ? {} : { relayKeeper: relayKeeper({ relays: options.relays, ...options.keeper }) }),
+      ...extra.services
+    }
   })
 }
