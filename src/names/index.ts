@@ -32,3 +32,32 @@ export {
 export { NameResolver, type ResolverComponents, type ResolverInit } from './resolver.ts'
 export { type GrantNameOptions, grantName, loadTokens, saveTokens } from './rights.ts'
 export { assertName, isName } from './syntax.ts'
+export {
+  type AgentmeshDhtOptions,
+  agentmeshDht,
+  DHT_NAMESPACE,
+  DHT_PROTOCOL,
+  DHT_PUBLISH_TIMEOUT_MS,
+  DHT_RESOLVE_TIMEOUT_MS,
+  type DhtAddressScope,
+  DhtNameResolver,
+  type DhtRecordOptions,
+  type DhtResolverComponents,
+  type DhtResolverInit,
+  decodeNameRecordValue,
+  encodeNameRecordValue,
+  MAX_DHT_RECORD_BYTES,
+  MAX_DHT_REMEMBERED_NAMES,
+  type NameDht,
+  nameFromKey,
+  nameKey,
+  nameRecordSelector,
+  type NameRecordValidatorOptions,
+  nameRecordValidator,
+  type PublishNameRecordOptions,
+  type PublishResult,
+  publishNameRecord,
+  type ResolveFromDhtOptions,
+  resolveNameFromDht,
+  verifyDhtRecord
+} from './dht.ts'

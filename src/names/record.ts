@@ -170,7 +170,8 @@ export function verifyNameRecord(value: unknown, options: VerifyNameRecordOption
     addrs: addrs as string[],
     seq,
     exp: exp * 1000,
-    signed: { token: value.token, proofs: value.proofs }
+    // copies: a decoded token is a view into the decoder's 64 KiB buffer, which a stored view keeps alive
+    signed: { token: value.token.slice(), proofs: value.proofs.map((p) => p.slice()) }
   }
 }
 

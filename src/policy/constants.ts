@@ -9,3 +9,6 @@ export const MAX_REPLAY_ENTRIES = 100_000
 
 /** Lifetime given to a signed invocation when the caller sets none, in seconds. */
 export const SIGNED_INVOCATION_TTL_SECONDS = 60
+
+/** Validated chains remembered per connection, so a caller's repeated chain is not looked up again. */
+export const CHAINS_PER_CONNECTION = 8

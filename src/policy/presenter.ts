@@ -9,7 +9,11 @@ import type { UcanAuth } from './ucan-authorizer.ts'
 export class CapabilityPresenter {
   private readonly signer: Ed25519Signer
   private readonly held = new Map<string, Delegation>()
-  private readonly sent = new WeakMap<Connection, Set<string>>()
+  private readonly sent = new WeakMap<Connection, { cids: Set<string>; generation: number }>()
+  /** Bumped whenever proofs are added, so that new onward delegations get presented. */
+  private generation = 0
+  /** The chain found for each command, until a proof is added or a link of it expires. */
+  private readonly chains = new Map<string, { chain: Delegation[] | undefined; until: number }>()
 
   constructor(signer: Ed25519Signer, proofs: ReadonlyArray<Delegation | Uint8Array> = []) {
     this.signer = signer
@@ -22,6 +26,17 @@ export class CapabilityPresenter {
       const delegation = proof instanceof Uint8Array ? decodeDelegation(proof) : proof
       this.held.set(delegation.cid.toString(), delegation)
     }
+    this.chains.clear()
+    this.generation++
+  }
+
+  private chainFor(cmd: string, now: number): Delegation[] | undefined {
+    const hit = this.chains.get(cmd)
+    if (hit !== undefined && hit.until > now) return hit.chain
+    const chain = findChain(this.held.values(), this.signer.did, cmd, now)
+    const until = Math.min(...(chain ?? []).map((d) => d.payload.exp ?? Number.POSITIVE_INFINITY), now + 60)
+    this.chains.set(cmd, { chain, until })
+    return chain
   }
 
   /** Every delegation held. */
@@ -41,26 +56,39 @@ export class CapabilityPresenter {
     args: unknown,
     options: { audience: string; signed?: boolean; extra?: ReadonlyArray<Delegation | Uint8Array> }
   ): Promise<UcanAuth | undefined> {
-    const pool = new Map(this.held)
-    for (const proof of options.extra ?? []) {
-      const d = proof instanceof Uint8Array ? decodeDelegation(proof) : proof
-      pool.set(d.cid.toString(), d)
-    }
     const now = Math.floor(Date.now() / 1000)
-    const chain = findChain(pool.values(), this.signer.did, cmd, now)
-    if (chain === undefined) return undefined
-    let sent = this.sent.get(connection)
-    if (sent === undefined) {
-      sent = new Set()
-      this.sent.set(connection, sent)
+    const extra = options.extra ?? []
+    let pool: Map<string, Delegation> = this.held
+    let chain: Delegation[] | undefined
+    if (extra.length === 0) {
+      chain = this.chainFor(cmd, now)
+    } else {
+      pool = new Map(this.held)
+      for (const proof of extra) {
+        const d = proof instanceof Uint8Array ? decodeDelegation(proof) : proof
+        pool.set(d.cid.toString(), d)
+      }
+      chain = findChain(pool.values(), this.signer.did, cmd, now)
     }
-    const fresh = chain.filter((d) => !sent.has(d.cid.toString()))
-    // onward delegations the callee needs to act further on our behalf travel with the call too
-    const onward = [...pool.values()].filter(
-      (d) => d.payload.iss === this.signer.did && d.payload.aud === options.audience && !sent.has(d.cid.toString())
-    )
-    const dlg = [...fresh, ...onward.filter((d) => !fresh.includes(d))]
-    for (const d of dlg) sent.add(d.cid.toString())
+    if (chain === undefined) return undefined
+    let state = this.sent.get(connection)
+    if (state === undefined) {
+      state = { cids: new Set(), generation: -1 }
+      this.sent.set(connection, state)
+    }
+    const sent = state.cids
+    let dlg: Delegation[] = []
+    // the common case, nothing new since the last call on this connection, skips the scan
+    if (state.generation !== this.generation || extra.length > 0 || chain.some((d) => !sent.has(d.cid.toString()))) {
+      const fresh = chain.filter((d) => !sent.has(d.cid.toString()))
+      // onward delegations the callee needs to act further on our behalf travel with the call too
+      const onward = [...pool.values()].filter(
+        (d) => d.payload.iss === this.signer.did && d.payload.aud === options.audience && !sent.has(d.cid.toString())
+      )
+      dlg = [...fresh, ...onward.filter((d) => !fresh.includes(d))]
+      for (const d of dlg) sent.add(d.cid.toString())
+      if (extra.length === 0) state.generation = this.generation
+    }
     const auth: UcanAuth = { prf: chain.map((d) => d.cid) }
     if (dlg.length > 0) auth.dlg = dlg.map((d) => d.bytes)
     if (options.signed === true) {

@@ -1,8 +1,9 @@
 import type { Connection } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
+import { equals } from 'uint8arrays/equals'
 import { MeshError } from '../errors.ts'
 import { didFromPeerId } from '../identity/index.ts'
-import type { AuthorizationRequest, CallAuthorizer, Grant } from '../rpc/index.ts'
+import { type AuthorizationRequest, type CallAuthorizer, type Grant, remotePeerString } from '../rpc/index.ts'
 import {
   decodeDelegation,
   type RevocationStore,
@@ -13,7 +14,7 @@ import {
   validateChain
 } from '../ucan/index.ts'
 import { type AuditEvent, type AuditSink, argsDigest } from './audit.ts'
-import { MAX_PROOFS_PER_CALL, MAX_PROOFS_PER_CONNECTION, MAX_REPLAY_ENTRIES } from './constants.ts'
+import { CHAINS_PER_CONNECTION, MAX_PROOFS_PER_CALL, MAX_PROOFS_PER_CONNECTION, MAX_REPLAY_ENTRIES } from './constants.ts'
 import type { LocalPolicy } from './local-policy.ts'
 
 /** The `auth` field of a request, as the UCAN authorizer reads it. */
@@ -50,6 +51,53 @@ const presented = new WeakMap<Connection, Map<string, Uint8Array>>()
 /** The delegations presented so far on `connection` (for onward calls made on the caller's behalf). */
 export function presentedProofs(connection: Connection): Uint8Array[] {
   return [...(presented.get(connection)?.values() ?? [])]
+}
+
+/**
+ * Chains already validated on one connection, found again by the bytes of their CIDs: the common
+ * case of a caller presenting the same chain call after call costs a few byte comparisons, not a
+ * CID-to-string encoding per link. Time, revocation and policies are still checked on every call.
+ */
+class ConnectionChains {
+  private readonly entries: Array<{ prf: Uint8Array[]; chain: ValidatedChain }> = []
+
+  find(prf: readonly CID[]): ValidatedChain | undefined {
+    for (const entry of this.entries) {
+      if (entry.prf.length === prf.length && entry.prf.every((bytes, i) => equals(bytes, prf[i]!.bytes))) {
+        return entry.chain
+      }
+    }
+    return undefined
+  }
+
+  add(prf: readonly CID[], chain: ValidatedChain): void {
+    if (this.entries.length >= CHAINS_PER_CONNECTION) this.entries.shift()
+    this.entries.push({ prf: prf.map((c) => c.bytes), chain })
+  }
+}
+
+const connectionChains = new WeakMap<Connection, ConnectionChains>()
+
+function chainsOf(connection: Connection): ConnectionChains {
+  let chains = connectionChains.get(connection)
+  if (chains === undefined) {
+    chains = new ConnectionChains()
+    connectionChains.set(connection, chains)
+  }
+  return chains
+}
+
+const callers = new WeakMap<Connection, { peer: string; did: string }>()
+
+/** The caller on `connection`: its PeerId and did:key, computed once per connection. */
+function callerOf(connection: Connection): { peer: string; did: string } {
+  let caller = callers.get(connection)
+  if (caller === undefined) {
+    const peer = remotePeerString(connection)
+    caller = { peer, did: didFromPeerId(peer) }
+    callers.set(connection, caller)
+  }
+  return caller
 }
 
 function denied(err: unknown): MeshError {
@@ -103,10 +151,11 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
   const replay = new Map<string, number>()
   const clock = init.clockSkew === undefined ? {} : { clockSkew: init.clockSkew }
 
-  const emit = (event: Omit<AuditEvent, 'time'>): void => {
+  /** Send an event to the audit sink; the event is only built when there is a sink. */
+  const emit = (build: () => Omit<AuditEvent, 'time'>): void => {
     if (init.audit === undefined) return
     try {
-      init.audit({ time: new Date().toISOString(), ...event })
+      init.audit({ time: new Date().toISOString(), ...build() })
     } catch {
       // an audit sink that throws must not turn a decision around
     }
@@ -161,8 +210,7 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
 
   return {
     async authorize(request: AuthorizationRequest): Promise<Grant> {
-      const peer = request.connection.remotePeer.toString()
-      const caller = { peer, did: didFromPeerId(peer) }
+      const caller = callerOf(request.connection)
       let chain: ValidatedChain | undefined
       try {
         const auth = parseAuth(request.auth)
@@ -188,20 +236,25 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
           chain = validated.chain
           checkReplay(validated.invocation.cid.toString(), validated.invocation.payload.exp)
         } else {
-          chain = validateChain(auth.prf ?? [], {
-            holder: caller.did,
-            proofs: store,
-            trusted,
-            revoked: init.revoked,
-            cache,
-            ...clock
-          })
+          const prf = auth.prf ?? []
+          chain = chainsOf(request.connection).find(prf)
+          if (chain === undefined) {
+            chain = validateChain(prf, {
+              holder: caller.did,
+              proofs: store,
+              trusted,
+              revoked: init.revoked,
+              cache,
+              ...clock
+            })
+            chainsOf(request.connection).add(prf, chain)
+          }
         }
         chain.authorize(request.cmd, request.args, clock)
         await askLocal('request', request.cmd, request.cmd, request.args, caller, chain)
       } catch (err) {
         const refusal = denied(err)
-        emit({
+        emit(() => ({
           phase: 'request',
           caller,
           intent: request.cmd,
@@ -211,12 +264,17 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
           reason: refusal.message,
           chain: [...(chain?.cids ?? [])],
           ...(chain === undefined ? {} : { authority: chain.subject })
-        })
+        }))
         throw refusal
       }
       const validChain = chain
-      const base = { caller, intent: request.cmd, chain: [...validChain.cids], authority: validChain.subject }
-      emit({ ...base, phase: 'request', cmd: request.cmd, argsDigest: argsDigest(request.args), allowed: true })
+      const base = (): Pick<AuditEvent, 'caller' | 'intent' | 'chain' | 'authority'> => ({
+        caller,
+        intent: request.cmd,
+        chain: [...validChain.cids],
+        authority: validChain.subject
+      })
+      emit(() => ({ ...base(), phase: 'request', cmd: request.cmd, argsDigest: argsDigest(request.args), allowed: true }))
       return {
         caller: { did: caller.did },
         details: { chain: validChain, authority: validChain.subject, connection: request.connection },
@@ -226,10 +284,10 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
             await askLocal('action', request.cmd, cmd, args, caller, validChain)
           } catch (err) {
             const refusal = denied(err)
-            emit({ ...base, phase: 'action', cmd, argsDigest: argsDigest(args), allowed: false, reason: refusal.message })
+            emit(() => ({ ...base(), phase: 'action', cmd, argsDigest: argsDigest(args), allowed: false, reason: refusal.message }))
             throw refusal
           }
-          emit({ ...base, phase: 'action', cmd, argsDigest: argsDigest(args), allowed: true })
+          emit(() => ({ ...base(), phase: 'action', cmd, argsDigest: argsDigest(args), allowed: true }))
         }
       }
     }

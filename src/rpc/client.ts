@@ -1,7 +1,14 @@
 import { pipe } from 'it-pipe'
 import { MeshError } from '../errors.ts'
-import { decodeMessages } from './codec.ts'
-import { DEFAULT_CALL_TIMEOUT_MS, FRAME_VERSION, MAX_FRAME_BYTES, RPC_PROTOCOL } from './constants.ts'
+import { sharedStreamFor } from './channel.ts'
+import { decodeMessages, encodeMessage } from './codec.ts'
+import {
+  DEFAULT_CALL_TIMEOUT_MS,
+  FRAME_VERSION,
+  MAX_FRAME_BYTES,
+  RPC_PROTOCOL,
+  SHARED_STREAM_MAX_REQUEST_BYTES
+} from './constants.ts'
 import { errorFromFrame, parseFrame, type RequestFrame, TRACEPARENT } from './frames.ts'
 import { sendFrame } from './server.ts'
 import type { Connection, Stream } from '@libp2p/interface'
@@ -37,12 +44,69 @@ export interface WireCallOptions extends CallOptions {
 }
 
 /**
- * Run intent `cmd` with `args` on the agent at the other end of `connection`, on a stream of its own.
+ * Run intent `cmd` with `args` on the agent at the other end of `connection`. Small requests share a
+ * long-lived call stream with the connection's other calls (no negotiation per call, writes
+ * coalesced); a request over `SHARED_STREAM_MAX_REQUEST_BYTES` gets a stream of its own.
  *
  * @returns the handler's result
  * @throws {MeshError} the agent's error code, or `DEADLINE_EXCEEDED`, `CANCELLED`, `UNAVAILABLE`
  */
 export async function callOnConnection(
+  connection: Connection,
+  cmd: string,
+  args: unknown,
+  options: WireCallOptions = {}
+): Promise<unknown> {
+  const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT_MS
+  if (options.traceparent !== undefined && !TRACEPARENT.test(options.traceparent)) {
+    throw new MeshError('INVALID_ARGUMENT', 'traceparent must be a W3C trace context traceparent')
+  }
+  const fields: { timeout: number; idem?: string; trace?: string; auth?: unknown } = { timeout }
+  if (options.idempotencyKey !== undefined) fields.idem = options.idempotencyKey
+  if (options.traceparent !== undefined) fields.trace = options.traceparent
+  if (options.auth !== undefined) fields.auth = options.auth
+  const size = encodeMessage({ v: FRAME_VERSION, type: 'req', id: 0, cmd, args, ...fields }).byteLength
+  if (size > SHARED_STREAM_MAX_REQUEST_BYTES) return await callOnOwnStream(connection, cmd, args, options)
+  return await callOnSharedStream(connection, cmd, args, fields, options)
+}
+
+async function callOnSharedStream(
+  connection: Connection,
+  cmd: string,
+  args: unknown,
+  fields: { timeout: number; idem?: string; trace?: string; auth?: unknown },
+  options: WireCallOptions
+): Promise<unknown> {
+  const deadlineAt = Date.now() + fields.timeout
+  if (options.signal?.aborted === true) throw new MeshError('CANCELLED', 'the call was cancelled by the caller')
+  let shared: Awaited<ReturnType<typeof sharedStreamFor>>
+  try {
+    shared = await sharedStreamFor(connection, {
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes })
+    })
+  } catch (err) {
+    if (aborted(options.signal)) throw new MeshError('CANCELLED', 'the call was cancelled by the caller')
+    throw new MeshError('UNAVAILABLE', `cannot open an rpc stream: ${(err as Error).message}`, { cause: err })
+  }
+  const left = Math.max(1, deadlineAt - Date.now())
+  const { id, result } = shared.start(cmd, args, { ...fields, timeout: left }, options.onProgress)
+  const onAbort = (): void => shared.cancel(id, new MeshError('CANCELLED', 'the call was cancelled by the caller'))
+  const timer = setTimeout(
+    () => shared.cancel(id, new MeshError('DEADLINE_EXCEEDED', `no result within ${fields.timeout} ms`)),
+    left
+  )
+  options.signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await result
+  } finally {
+    clearTimeout(timer)
+    options.signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+/** Run one call on a stream of its own (large requests). */
+async function callOnOwnStream(
   connection: Connection,
   cmd: string,
   args: unknown,
@@ -117,4 +181,8 @@ export async function callOnConnection(
     clearTimeout(timer)
     options.signal?.removeEventListener('abort', onAbort)
   }
+}
+
+function aborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true
 }

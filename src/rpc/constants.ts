@@ -42,3 +42,12 @@ export const CARD_PROTOCOL = '/agentmesh/card'
 
 /** Largest agent card accepted by a caller, in bytes. */
 export const MAX_CARD_BYTES = 1024 * 1024
+
+/**
+ * Largest request sent on a connection's shared call stream; a larger one gets a stream of its own,
+ * so that one big payload does not hold up the small calls sharing the stream.
+ */
+export const SHARED_STREAM_MAX_REQUEST_BYTES = 64 * 1024
+
+/** Calls a caller multiplexes on one shared stream before it opens another. */
+export const CALLS_PER_SHARED_STREAM = 512

@@ -1,5 +1,6 @@
 import { pipe } from 'it-pipe'
 import { MeshError } from '../errors.ts'
+import { BatchWriter } from './batch-writer.ts'
 import { decodeMessages, encodeMessage } from './codec.ts'
 import {
   DEFAULT_CALL_TIMEOUT_MS,
@@ -19,6 +20,7 @@ import { type IntentContract, validateWith } from './contract.ts'
 import { errorFrame, type Frame, parseFrame, type RequestFrame } from './frames.ts'
 import type { CallAuthorizer, CallContext, Grant, IntentHandler } from './handler.ts'
 import { IdempotencyStore, idempotencyKey } from './idempotency.ts'
+import { remotePeerString } from './peers.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, Startable, Stream } from '@libp2p/interface'
 
 /** The part of a libp2p node the intent server needs. */
@@ -141,6 +143,9 @@ export class IntentServer implements Startable {
   }
 
   private async onStream(stream: Stream, connection: Connection): Promise<void> {
+    // answers of concurrent calls finishing in the same tick share one write
+    const writer = new BatchWriter(stream)
+    const answer = (frame: Frame): void => writer.write(encodeMessage(frame))
     const active = new Map<number, AbortController>()
     const running = new Set<Promise<void>>()
     const onClose = (): void => {
@@ -154,7 +159,7 @@ export class IntentServer implements Startable {
           frame = parseFrame(value)
         } catch (err) {
           const id = typeof (value as { id?: unknown })?.id === 'number' ? (value as { id: number }).id : 0
-          await sendFrame(stream, errorFrame(id, MeshError.from(err, 'INVALID_ARGUMENT')))
+          answer(errorFrame(id, MeshError.from(err, 'INVALID_ARGUMENT')))
           continue
         }
         if (frame.type === 'cancel') {
@@ -162,20 +167,20 @@ export class IntentServer implements Startable {
           continue
         }
         if (frame.type !== 'req') {
-          await sendFrame(stream, errorFrame(frame.id, new MeshError('INVALID_ARGUMENT', 'expected a request')))
+          answer(errorFrame(frame.id, new MeshError('INVALID_ARGUMENT', 'expected a request')))
           continue
         }
         const refusal = this.admit(frame, active)
         if (refusal !== undefined) {
-          await sendFrame(stream, errorFrame(frame.id, refusal))
+          answer(errorFrame(frame.id, refusal))
           continue
         }
         const controller = new AbortController()
-        const peer = connection.remotePeer.toString()
+        const peer = remotePeerString(connection)
         active.set(frame.id, controller)
         this.inflight.add(controller)
         this.perCaller.set(peer, (this.perCaller.get(peer) ?? 0) + 1)
-        const run = this.runCall(stream, connection, frame, controller).finally(() => {
+        const run = this.runCall(stream, writer, connection, frame, controller).finally(() => {
           active.delete(frame.id)
           running.delete(run)
           this.inflight.delete(controller)
@@ -189,11 +194,12 @@ export class IntentServer implements Startable {
       // The byte stream cannot be resynchronised after a bad prefix or body: answer, then end it.
       const meshErr = MeshError.from(err, 'INVALID_ARGUMENT')
       this.log('closing rpc stream from %p: %s', connection.remotePeer, meshErr.message)
-      if (stream.status === 'open') await sendFrame(stream, errorFrame(0, meshErr)).catch(() => {})
+      if (stream.status === 'open') answer(errorFrame(0, meshErr))
       onClose()
     }
     await Promise.allSettled([...running])
     stream.removeEventListener('close', onClose)
+    await writer.ready().catch(() => {})
     if (stream.status === 'open') await stream.close().catch(() => {})
   }
 
@@ -212,8 +218,14 @@ export class IntentServer implements Startable {
     return undefined
   }
 
-  private async runCall(stream: Stream, connection: Connection, req: RequestFrame, controller: AbortController) {
-    const peer = connection.remotePeer.toString()
+  private async runCall(
+    stream: Stream,
+    writer: BatchWriter,
+    connection: Connection,
+    req: RequestFrame,
+    controller: AbortController
+  ) {
+    const peer = remotePeerString(connection)
     const timeout = Math.min(req.timeout > 0 ? req.timeout : DEFAULT_CALL_TIMEOUT_MS, MAX_CALL_TIMEOUT_MS)
     const deadline = Date.now() + timeout
     const timer = setTimeout(() => {
@@ -231,12 +243,12 @@ export class IntentServer implements Startable {
       const args = await validateWith(served.contract.args, req.args, 'arguments')
       const grant = await this.authorizer.authorize({ cmd: req.cmd, args, rawArgs: req.args, auth: req.auth, connection })
       if (req.idem === undefined) {
-        answer = await this.execute(stream, served, req, args, grant, peer, deadline, controller)
+        answer = await this.execute(stream, writer, served, req, args, grant, peer, deadline, controller)
       } else {
         const key = idempotencyKey(peer, req.cmd, req.idem)
         let outcome = this.idempotency.get(key)
         if (outcome === undefined) {
-          outcome = this.execute(stream, served, req, args, grant, peer, deadline, controller)
+          outcome = this.execute(stream, writer, served, req, args, grant, peer, deadline, controller)
           this.idempotency.set(key, outcome)
         }
         answer = { ...(await raceAbort(outcome, controller.signal)), id: req.id }
@@ -251,14 +263,13 @@ export class IntentServer implements Startable {
       answer = errorFrame(req.id, this.toWireError(controller.signal.reason, req.cmd))
     }
     if (stream.status !== 'open' || stream.writeStatus !== 'writable') return
-    await sendBytes(stream, this.encodeAnswer(answer, req.id)).catch((err: unknown) => {
-      this.log('could not answer call %d - %e', req.id, err)
-    })
+    writer.write(this.encodeAnswer(answer, req.id))
   }
 
   /** Run the handler and turn its outcome into a terminal frame (never rejects). */
   private async execute(
     stream: Stream,
+    writer: BatchWriter,
     served: ServedIntent,
     req: RequestFrame,
     args: unknown,
@@ -277,7 +288,8 @@ export class IntentServer implements Startable {
       authorize: (cmd, actionArgs) => grant.allows(cmd, actionArgs),
       progress: async (data) => {
         if (signal.aborted || stream.status !== 'open' || stream.writeStatus !== 'writable') return
-        await sendFrame(stream, { v: FRAME_VERSION, type: 'prog', id: req.id, data }, { signal })
+        writer.write(encodeMessage({ v: FRAME_VERSION, type: 'prog', id: req.id, data }))
+        await writer.ready({ signal })
       }
     }
     if (req.trace !== undefined) ctx.traceparent = req.trace
