@@ -239,7 +239,11 @@ export class IntentServer implements Startable {
         })
       }
       const served = this.intents.get(req.cmd)
-      if (served === undefined) throw new MeshError('UNIMPLEMENTED', `intent ${req.cmd} is not served here`)
+      if (served === undefined) {
+        // only a caller allowed to run the intent learns that it is not served here
+        await this.authorizer.authorize({ cmd: req.cmd, args: req.args, rawArgs: req.args, auth: req.auth, connection })
+        throw new MeshError('UNIMPLEMENTED', `intent ${req.cmd} is not served here`)
+      }
       const args = await validateWith(served.contract.args, req.args, 'arguments')
       const grant = await this.authorizer.authorize({ cmd: req.cmd, args, rawArgs: req.args, auth: req.auth, connection })
       if (req.idem === undefined) {
