@@ -37,7 +37,7 @@ export {
   verifyNameRecord
 } from './names/index.ts'
 export type { RelayLimits } from './net/index.ts'
-export { createRelay, type Relay, type RelayOptions } from './relay.ts'
+export { createRelay, type Relay, type RelayMetrics, type RelayOptions } from './relay.ts'
 export {
   allowAuthenticatedPeers,
   type AuditEvent,

@@ -2,7 +2,10 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { MeshError } from './errors.ts'
 import { DirectoryServer, RelayAdmission } from './names/index.ts'
-import { createRelayNode, DEFAULT_RELAY_LISTEN, type RelayLimits } from './net/index.ts'
+import { createRelayNode, DEFAULT_RELAY_LISTEN, MAX_RESERVATIONS, type RelayLimits } from './net/index.ts'
+
+/** The circuit relay v2 hop protocol: one stream per relayed circuit on the caller's side. */
+const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
 import type { RevocationStore } from './ucan/index.ts'
 
 /** Options of {@link createRelay}. */
@@ -28,6 +31,24 @@ export interface RelayOptions {
   limits?: RelayLimits
 }
 
+/** What a relay is using now. */
+export interface RelayMetrics {
+  /** Agents holding a circuit reservation. */
+  reservations: number
+  /** The most reservations it will hold. */
+  maxReservations: number
+  /** Open connections (agents, callers). */
+  connections: number
+  /** Relayed circuits open now (each a stream pair between a caller and an agent). */
+  circuits: number
+  /** Name records held by the directory. */
+  records: number
+  /** Peers admitted by naming right. */
+  admitted: number
+  /** Resident memory of the process, in bytes. */
+  rssBytes: number
+}
+
 /** A running relay: circuit relay v2, admission control and the name directory. */
 export interface Relay {
   /** The relay's PeerId. */
@@ -42,6 +63,8 @@ export interface Relay {
   readonly admission: RelayAdmission
   /** Number of agents holding a reservation now. */
   reservationCount(): number
+  /** Current use, for dashboards and alerts. */
+  metrics(): RelayMetrics
   /** Stop listening and close every connection. */
   stop(): Promise<void>
 }
@@ -106,6 +129,17 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     directory,
     admission,
     reservationCount: () => relayService.reservations.size,
+    metrics: () => ({
+      reservations: relayService.reservations.size,
+      maxReservations: options.limits?.maxReservations ?? MAX_RESERVATIONS,
+      connections: node.getConnections().length,
+      circuits: node
+        .getConnections()
+        .reduce((n, c) => n + c.streams.filter((st) => st.protocol === RELAY_HOP_PROTOCOL).length, 0),
+      records: directory.size,
+      admitted: admission.size,
+      rssBytes: process.memoryUsage.rss()
+    }),
     async stop() {
       await directory.stop()
       await node.stop()

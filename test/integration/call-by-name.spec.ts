@@ -42,6 +42,16 @@ describe('calling an agent by name through a relay (real libp2p nodes, WebSocket
     }
   })
 
+  it('reports the relay use: one reservation, one admitted agent, one record, one open circuit', async () => {
+    await mesh.caller.call('acme/prod/demo', '/greet', { who: 'metrics' })
+    const metrics = mesh.relay.metrics()
+    assert.equal(metrics.reservations, 1)
+    assert.equal(metrics.admitted, 1)
+    assert.equal(metrics.records, 1)
+    assert.equal(metrics.circuits, 1)
+    assert.ok(metrics.rssBytes > 0)
+  })
+
   it('answers NOT_FOUND for a name nobody registered', async () => {
     await rejectsWithCode(mesh.caller.call('acme/prod/nobody', '/greet', { who: 'x' }), 'NOT_FOUND')
   })
