@@ -82,7 +82,10 @@ export interface AgentOptions {
   description?: string
   /** Relay keeper tuning: how many relays to hold at once, backoff, renewal margin. */
   keeper?: Omit<RelayKeeperInit, 'relays' | 'onReservation'>
-  /** Limits on calls served: see {@link IntentServer}. */
+  /**
+   * Limits on calls served: calls in flight on the agent and per caller (refused at once with
+   * `RESOURCE_EXHAUSTED` beyond them) and the largest frame.
+   */
   limits?: { maxInflight?: number; maxCallsPerCaller?: number; maxFrameBytes?: number }
   /**
    * How long a name registration lasts before the agent renews it, in ms.

@@ -27,16 +27,19 @@ export {
 export { ERROR_CODES, type ErrorCode, isErrorCode, MeshError, type MeshErrorOptions } from './errors.ts'
 export {
   assertName,
+  type DirectoryServer,
   type GrantNameOptions,
   grantName,
   isName,
   loadTokens,
   type NameRecord,
+  type RelayAdmission,
   type SignedNameRecord,
   saveTokens,
+  type VerifyNameRecordOptions,
   verifyNameRecord
 } from './names/index.ts'
-export type { RelayLimits } from './net/index.ts'
+export type { RelayKeeper, RelayKeeperEvents, RelayKeeperInit, RelayLimits, RelayStatus } from './net/index.ts'
 export { createRelay, type Relay, type RelayMetrics, type RelayOptions } from './relay.ts'
 export {
   allowAuthenticatedPeers,
@@ -51,6 +54,7 @@ export {
 export {
   type AgentCard,
   type ArgsOf,
+  type AuthorizationRequest,
   type CallAuthorizer,
   type CallContext,
   type Caller,
@@ -60,7 +64,9 @@ export {
   type Grant,
   type IntentCard,
   type IntentContract,
+  type IntentDefinition,
   type ProgressOf,
   type ResultOf,
-  type Schema
+  type Schema,
+  type SchemaOutput
 } from './rpc/index.ts'

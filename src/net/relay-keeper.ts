@@ -22,7 +22,7 @@ import type {
   Transport
 } from '@libp2p/interface'
 
-/** Options of {@link relayKeeper}. */
+/** Options of `relayKeeper`. */
 export interface RelayKeeperInit {
   /** Relay multiaddrs, each ending in `/p2p/<relay-id>`, in order of preference. */
   relays: string[]

@@ -38,7 +38,8 @@ export interface IntentDefinition<A extends Schema | undefined, R extends Schema
   progress?: P
 }
 
-type Out<S> = S extends Schema ? StandardSchemaV1.InferOutput<S> : unknown
+/** The output type of a schema, or `unknown` when there is none. */
+export type SchemaOutput<S> = S extends Schema ? StandardSchemaV1.InferOutput<S> : unknown
 
 const COMMAND = /^\/([a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*)?$/
 
@@ -63,9 +64,9 @@ export function defineIntent<
   A extends Schema | undefined = undefined,
   R extends Schema | undefined = undefined,
   P extends Schema | undefined = undefined
->(definition: IntentDefinition<A, R, P>): IntentContract<Out<A>, Out<R>, Out<P>> {
+>(definition: IntentDefinition<A, R, P>): IntentContract<SchemaOutput<A>, SchemaOutput<R>, SchemaOutput<P>> {
   assertCommand(definition.cmd)
-  return Object.freeze({ ...definition }) as unknown as IntentContract<Out<A>, Out<R>, Out<P>>
+  return Object.freeze({ ...definition }) as unknown as IntentContract<SchemaOutput<A>, SchemaOutput<R>, SchemaOutput<P>>
 }
 
 /**

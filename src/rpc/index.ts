@@ -31,6 +31,7 @@ export {
   type ResultOf,
   type Schema,
   type SchemaIssue,
+  type SchemaOutput,
   validateWith
 } from './contract.ts'
 export { errorFrame, errorFromFrame, type Frame, parseFrame, TRACEPARENT } from './frames.ts'

@@ -94,6 +94,7 @@ export { MemoryRevocationStore, type RevocationStore } from './revocation.ts'
 export { parseSelector, resolveSelector, type Segment, type Selector } from './selector.ts'
 export { decode, encode, type Token, verifySignature } from './token.ts'
 export { findChain } from './find-chain.ts'
+export type { Glob } from './glob.ts'
 export {
   type ProofSource,
   type ValidateChainOptions,

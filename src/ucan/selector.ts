@@ -148,7 +148,7 @@ function step(segment: Segment, value: Value): Value | typeof NO_VALUE {
 }
 
 /**
- * Resolve a selector against a value. Returns {@link NO_VALUE} when a step fails (selecting into the
+ * Resolve a selector against a value. Returns `NO_VALUE` when a step fails (selecting into the
  * wrong kind, an index out of range), `null` for a missing map key or an optional step that failed.
  * After `[]`, the remaining steps apply to every element and the results form a list.
  *
