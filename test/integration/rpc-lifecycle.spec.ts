@@ -79,6 +79,30 @@ describe('call lifecycle: cancellation, deadlines, stopping, idempotency and lim
     assert.deepEqual(await Promise.all(held), Array(8).fill('released'))
   })
 
+  it('refuses calls past the agent-wide in-flight cap at once, whoever calls, and serves again after', async () => {
+    const capped = await startMesh({ name: 'acme/prod/capped', agent: { limits: { maxInflight: 4 } } })
+    const waiting: Array<() => void> = []
+    capped.agent.handle('/hold', () => new Promise<string>((resolve) => waiting.push(() => resolve('done'))))
+    capped.agent.handle('/echo', (args: unknown) => args)
+    const second = await capped.newCaller({ identity: capped.callerKey, proofs: [capped.grant] })
+    try {
+      const held = [
+        ...Array.from({ length: 2 }, () => capped.caller.call('acme/prod/capped', '/hold', null)),
+        ...Array.from({ length: 2 }, () => second.call('acme/prod/capped', '/hold', null))
+      ]
+      for (let i = 0; i < 50 && waiting.length < 4; i++) await sleep(20)
+      const started = Date.now()
+      await rejectsWithCode(second.call('acme/prod/capped', '/echo', 1), 'RESOURCE_EXHAUSTED')
+      assert.ok(Date.now() - started < 1000, 'refused fast, not queued')
+      for (const release of waiting.splice(0)) release()
+      await Promise.all(held)
+      assert.equal(await second.call('acme/prod/capped', '/echo', 2), 2)
+    } finally {
+      await second.stop()
+      await capped.stop()
+    }
+  })
+
   it('fails calls in flight with UNAVAILABLE when the agent stops', async () => {
     const edge = await startMesh({ name: 'acme/prod/stopping' })
     try {
