@@ -66,7 +66,7 @@ export async function callOnConnection(
   if (options.traceparent !== undefined) fields.trace = options.traceparent
   if (options.auth !== undefined) fields.auth = options.auth
   const size = encodeMessage({ v: FRAME_VERSION, type: 'req', id: 0, cmd, args, ...fields }).byteLength
-  if (size > SHARED_STREAM_MAX_REQUEST_BYTES) return await callOnOwnStream(connection, cmd, args, options)
+  if (size > SHARED_STREAM_MAX_REQUEST_BYTES) return await callOnOwnStream(connection, cmd, args, fields, options)
   return await callOnSharedStream(connection, cmd, args, fields, options)
 }
 
@@ -110,12 +110,10 @@ async function callOnOwnStream(
   connection: Connection,
   cmd: string,
   args: unknown,
-  options: WireCallOptions = {}
+  fields: { timeout: number; idem?: string; trace?: string; auth?: unknown },
+  options: WireCallOptions
 ): Promise<unknown> {
-  const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT_MS
-  if (options.traceparent !== undefined && !TRACEPARENT.test(options.traceparent)) {
-    throw new MeshError('INVALID_ARGUMENT', 'traceparent must be a W3C trace context traceparent')
-  }
+  const timeout = fields.timeout
   const deadlineAt = Date.now() + timeout
   let failure: MeshError | undefined
   let stream: Stream | undefined
@@ -149,11 +147,9 @@ async function callOnOwnStream(
       id,
       cmd,
       args,
+      ...fields,
       timeout: Math.max(1, deadlineAt - Date.now())
     }
-    if (options.idempotencyKey !== undefined) request.idem = options.idempotencyKey
-    if (options.traceparent !== undefined) request.trace = options.traceparent
-    if (options.auth !== undefined) request.auth = options.auth
     await sendFrame(stream, request)
     for await (const value of pipe(stream, decodeMessages({ maxBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES }))) {
       const frame = parseFrame(value)
