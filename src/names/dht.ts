@@ -35,6 +35,7 @@ import { toString as bytesToString } from 'uint8arrays/to-string'
 import { MeshError } from '../errors.ts'
 import { decodeCanonical, decodeInvocation, encodeCbor, type RevocationStore } from '../ucan/index.ts'
 import { type NameRecord, type SignedNameRecord, verifyNameRecord } from './record.ts'
+import { RecordCache } from './record-cache.ts'
 import { assertName } from './syntax.ts'
 import type { AbortOptions, Logger } from '@libp2p/interface'
 
@@ -595,12 +596,12 @@ export interface DhtResolverInit {
 export class DhtNameResolver {
   private readonly components: DhtResolverComponents
   private readonly init: DhtResolverInit
-  private readonly cache = new Map<string, NameRecord>()
-  private readonly pending = new Map<string, Promise<NameRecord>>()
+  private readonly cache: RecordCache
 
   constructor(components: DhtResolverComponents, init: DhtResolverInit) {
     this.components = components
     this.init = init
+    this.cache = new RecordCache(init.trust)
   }
 
   /**
@@ -614,30 +615,15 @@ export class DhtNameResolver {
    * ```
    */
   async resolve(name: string, options: AbortOptions = {}): Promise<NameRecord> {
-    assertName(name)
-    const org = name.slice(0, name.indexOf('/'))
-    if (!Object.hasOwn(this.init.trust, org)) {
-      throw new MeshError('FAILED_PRECONDITION', `no trusted authority is configured for ${org}: add it to \`trust\``)
-    }
-    const cached = this.cached(name)
-    if (cached !== undefined) return cached
-    let pending = this.pending.get(name)
-    if (pending === undefined) {
-      pending = resolveNameFromDht(this.components.dht, name, {
+    return await this.cache.get(name, () =>
+      resolveNameFromDht(this.components.dht, name, {
         trust: this.init.trust,
         ...options,
         ...(this.init.revoked === undefined ? {} : { revoked: this.init.revoked }),
         ...(this.init.timeoutMs === undefined ? {} : { timeoutMs: this.init.timeoutMs }),
         ...(this.components.log === undefined ? {} : { log: this.components.log })
       })
-        .then((record) => {
-          this.cache.set(name, record)
-          return record
-        })
-        .finally(() => this.pending.delete(name))
-      this.pending.set(name, pending)
-    }
-    return await pending
+    )
   }
 
   /**
@@ -655,8 +641,7 @@ export class DhtNameResolver {
       ...(this.init.revoked === undefined ? {} : { revoked: this.init.revoked })
     })
     const result = await publishNameRecord(this.components.dht, signed, options)
-    const held = this.cache.get(record.name)
-    if (held === undefined || record.seq > held.seq) this.cache.set(record.name, record)
+    this.cache.offer(record)
     return result
   }
 
@@ -669,7 +654,7 @@ export class DhtNameResolver {
    * ```
    */
   invalidate(name: string): void {
-    this.cache.delete(name)
+    this.cache.invalidate(name)
   }
 
   /**
@@ -681,7 +666,6 @@ export class DhtNameResolver {
    * ```
    */
   cached(name: string): NameRecord | undefined {
-    const record = this.cache.get(name)
-    return record !== undefined && record.exp > Date.now() ? record : undefined
+    return this.cache.cached(name)
   }
 }

@@ -2,7 +2,7 @@ import { MeshError } from '../errors.ts'
 import type { RevocationStore } from '../ucan/index.ts'
 import { listRecords, lookupRecord, watchNames } from './directory-client.ts'
 import { type NameRecord, verifyNameRecord } from './record.ts'
-import { assertName } from './syntax.ts'
+import { RecordCache } from './record-cache.ts'
 import type { AbortOptions, Connection, Logger } from '@libp2p/interface'
 
 /** What a resolver needs: a way to reach each directory. */
@@ -30,12 +30,12 @@ export interface ResolverInit {
 export class NameResolver {
   private readonly components: ResolverComponents
   private readonly init: ResolverInit
-  private readonly cache = new Map<string, NameRecord>()
-  private readonly pending = new Map<string, Promise<NameRecord>>()
+  private readonly cache: RecordCache
 
   constructor(components: ResolverComponents, init: ResolverInit) {
     this.components = components
     this.init = init
+    this.cache = new RecordCache(init.trust)
   }
 
   /**
@@ -44,20 +44,7 @@ export class NameResolver {
    * @throws {MeshError} `NOT_FOUND` when no relay holds a valid record, `UNAVAILABLE` when none could be asked
    */
   async resolve(name: string, options: AbortOptions = {}): Promise<NameRecord> {
-    assertName(name)
-    const org = name.slice(0, name.indexOf('/'))
-    if (!Object.hasOwn(this.init.trust, org)) {
-      throw new MeshError('FAILED_PRECONDITION', `no trusted authority is configured for ${org}: add it to \`trust\``)
-    }
-    const cached = this.cache.get(name)
-    if (cached !== undefined && cached.exp > Date.now()) return cached
-    // concurrent resolves of one name share one round of lookups
-    let pending = this.pending.get(name)
-    if (pending === undefined) {
-      pending = this.lookup(name, options).finally(() => this.pending.delete(name))
-      this.pending.set(name, pending)
-    }
-    return await pending
+    return await this.cache.get(name, () => this.lookup(name, options))
   }
 
   /** Verify a record as this resolver would; undefined (and logged) when it does not hold up. */
@@ -93,10 +80,7 @@ export class NameResolver {
       const record = this.verify(answer.value, name)
       if (record !== undefined && (best === undefined || record.seq > best.seq)) best = record
     }
-    if (best !== undefined) {
-      this.cache.set(name, best)
-      return best
-    }
+    if (best !== undefined) return best
     if (answered > 0) throw new MeshError('NOT_FOUND', `no valid record of ${name} was found`)
     throw new MeshError('UNAVAILABLE', `no relay could resolve ${name}`, { cause: lastError })
   }
@@ -138,12 +122,11 @@ export class NameResolver {
           prefix,
           (event) => {
             if (event.kind === 'expire') {
-              this.cache.delete(event.name)
+              this.cache.invalidate(event.name)
             } else {
               const record = this.verify(event.record, event.name)
-              const held = this.cache.get(event.name)
               if (record === undefined) return
-              if (held === undefined || record.seq > held.seq) this.cache.set(event.name, record)
+              this.cache.offer(record)
             }
             options.onChange?.(event.name)
           },
@@ -155,12 +138,11 @@ export class NameResolver {
 
   /** Forget the cached record of `name`, so the next resolve asks the relays again. */
   invalidate(name: string): void {
-    this.cache.delete(name)
+    this.cache.invalidate(name)
   }
 
   /** The cached record of `name`, if fresh (no network). */
   cached(name: string): NameRecord | undefined {
-    const record = this.cache.get(name)
-    return record !== undefined && record.exp > Date.now() ? record : undefined
+    return this.cache.cached(name)
   }
 }
