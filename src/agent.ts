@@ -10,6 +10,7 @@ import {
   DEFAULT_RECORD_TTL_MS,
   NameResolver,
   registerRecord,
+  type NameRecord,
   type SignedNameRecord,
   signNameRecord
 } from './names/index.ts'
@@ -82,6 +83,16 @@ export interface AgentOptions {
   description?: string
   /** Relay keeper tuning: how many relays to hold at once, backoff, renewal margin. */
   keeper?: Omit<RelayKeeperInit, 'relays' | 'onReservation'>
+  /**
+   * Upgrade relayed connections to direct ones with DCUtR where both sides allow it: calls then move
+   * to the direct connection and the relay leaves the data path. With TCP this works when one side
+   * has a public address it announces (for example an orchestrator given
+   * `libp2p: { addresses: { listen: [addr], appendAnnounce: [addr] } }`); between two NATs calls stay
+   * relayed. Either way calls are authorized on the caller's identity, whatever the path.
+   *
+   * @default true
+   */
+  directUpgrade?: boolean
   /**
    * Limits on calls served: calls in flight on the agent and per caller (refused at once with
    * `RESOURCE_EXHAUSTED` beyond them) and the largest frame.
@@ -164,6 +175,12 @@ export interface Agent {
     args?: unknown,
     options?: AgentCallOptions
   ): CallStream<Progress, Result>
+  /**
+   * Resolve `name` to its verified record, with the agent's `did:key` (to delegate to it, for example).
+   *
+   * @throws {MeshError} `NOT_FOUND`, `FAILED_PRECONDITION` (no trusted authority for its organisation), `UNAVAILABLE`
+   */
+  resolve(name: string, options?: { signal?: AbortSignal }): Promise<NameRecord & { did: string }>
   /** Ask the agent named `name` for its card: its intents with JSON Schemas, for planning. */
   card(name: string, options?: { signal?: AbortSignal; timeout?: number }): Promise<AgentCard>
   /** Hold more delegations for later calls. */
@@ -230,6 +247,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     relays: name === undefined ? [] : relays,
     privateKey: signer.toPrivateKey(),
     keeper: { ...options.keeper, onReservation: () => hook.onReservation() },
+    ...(options.directUpgrade === undefined ? {} : { directUpgrade: options.directUpgrade }),
     libp2p: { ...options.libp2p, start: false }
   })
   const keeper = (node.services as Record<string, unknown>).relayKeeper as RelayKeeper | undefined
@@ -379,6 +397,10 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     },
     stream(target: string, intent: IntentContract | string, args: unknown = null, callOptions: AgentCallOptions = {}) {
       return toCallStream((onProgress) => callByName(target, toContract(intent).cmd, args, callOptions, onProgress))
+    },
+    async resolve(target, resolveOptions = {}) {
+      const record = await resolver.resolve(target, resolveOptions)
+      return { ...record, did: didFromPeerId(record.peer) }
     },
     async card(target, cardOptions = {}) {
       const signal = AbortSignal.any([

@@ -32,10 +32,13 @@ export {
   grantName,
   isName,
   loadTokens,
+  NAME_COMMAND,
   type NameRecord,
   type RelayAdmission,
   type SignedNameRecord,
+  type SignNameRecordOptions,
   saveTokens,
+  signNameRecord,
   type VerifyNameRecordOptions,
   verifyNameRecord
 } from './names/index.ts'

@@ -1,6 +1,7 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
 import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
@@ -56,6 +57,14 @@ export interface AgentNodeOptions {
   relays: string[]
   /** Relay keeper tuning and its `onReservation` hook. */
   keeper?: Omit<RelayKeeperInit, 'relays'>
+  /**
+   * Run DCUtR (`/libp2p/dcutr`): when a peer reaches this node through a relay and one side has a
+   * public, dialable address, the relayed connection is upgraded to a direct one and the relay leaves
+   * the data path. Both sides must run it.
+   *
+   * @default true
+   */
+  directUpgrade?: boolean
   /** Extra libp2p options merged over the defaults (transports, connection manager…). */
   libp2p?: Partial<Libp2pOptions>
 }
@@ -126,6 +135,7 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
     addresses: { ...extra.addresses },
     services: {
       identify: identify(),
+      ...(options.directUpgrade === false ? {} : { dcutr: dcutr() }),
       ...(options.relays.length === 0 ? {} : { relayKeeper: relayKeeper({ relays: options.relays, ...options.keeper }) }),
       ...extra.services
     }

@@ -82,10 +82,12 @@ export class CapabilityPresenter {
     if (state.generation !== this.generation || extra.length > 0 || chain.some((d) => !sent.has(d.cid.toString()))) {
       const fresh = chain.filter((d) => !sent.has(d.cid.toString()))
       // onward delegations the callee needs to act further on our behalf travel with the call too
-      const onward = [...pool.values()].filter(
+      const handedOver = [...pool.values()].filter(
         (d) => d.payload.iss === this.signer.did && d.payload.aud === options.audience && !sent.has(d.cid.toString())
       )
-      dlg = [...fresh, ...onward.filter((d) => !fresh.includes(d))]
+      // a hand-over is only worth something with the links above it: our own chain for its command
+      const onward = handedOver.flatMap((d) => [...(findChain(pool.values(), this.signer.did, d.payload.cmd, now) ?? []), d])
+      dlg = [...new Set([...fresh, ...onward])].filter((d) => !sent.has(d.cid.toString()))
       for (const d of dlg) sent.add(d.cid.toString())
       if (extra.length === 0) state.generation = this.generation
     }

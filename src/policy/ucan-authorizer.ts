@@ -2,8 +2,13 @@ import type { Connection } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import { equals } from 'uint8arrays/equals'
 import { MeshError } from '../errors.ts'
-import { didFromPeerId } from '../identity/index.ts'
-import { type AuthorizationRequest, type CallAuthorizer, type Grant, remotePeerString } from '../rpc/index.ts'
+import {
+  type AuthorizationRequest,
+  type CallAuthorizer,
+  type Grant,
+  remoteDidString,
+  remotePeerString
+} from '../rpc/index.ts'
 import {
   decodeDelegation,
   type RevocationStore,
@@ -93,8 +98,7 @@ const callers = new WeakMap<Connection, { peer: string; did: string }>()
 function callerOf(connection: Connection): { peer: string; did: string } {
   let caller = callers.get(connection)
   if (caller === undefined) {
-    const peer = remotePeerString(connection)
-    caller = { peer, did: didFromPeerId(peer) }
+    caller = { peer: remotePeerString(connection), did: remoteDidString(connection) }
     callers.set(connection, caller)
   }
   return caller

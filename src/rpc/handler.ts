@@ -6,7 +6,7 @@ export interface Caller {
   /** The caller's libp2p PeerId (`12D3KooW…`). */
   peer: string
   /** The caller's `did:key`, the same key as `peer`. */
-  did?: string
+  did: string
   /** The caller's name, when the caller is a named agent. */
   name?: string
 }

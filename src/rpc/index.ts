@@ -36,5 +36,5 @@ export {
 } from './contract.ts'
 export { errorFrame, errorFromFrame, type Frame, parseFrame, TRACEPARENT } from './frames.ts'
 export type { AuthorizationRequest, CallAuthorizer, CallContext, Caller, Grant, IntentHandler } from './handler.ts'
-export { remotePeerString } from './peers.ts'
+export { remoteDidString, remotePeerString } from './peers.ts'
 export { IntentServer, type IntentServerComponents, type IntentServerInit, type ServedIntent, sendFrame } from './server.ts'

@@ -1,4 +1,5 @@
 import type { Connection } from '@libp2p/interface'
+import { didFromPeerId } from '../identity/index.ts'
 
 const names = new WeakMap<Connection, string>()
 
@@ -13,4 +14,16 @@ export function remotePeerString(connection: Connection): string {
     names.set(connection, name)
   }
   return name
+}
+
+const dids = new WeakMap<Connection, string>()
+
+/** The remote peer's `did:key` (the same Ed25519 key as its PeerId), computed once per connection. */
+export function remoteDidString(connection: Connection): string {
+  let did = dids.get(connection)
+  if (did === undefined) {
+    did = didFromPeerId(remotePeerString(connection))
+    dids.set(connection, did)
+  }
+  return did
 }

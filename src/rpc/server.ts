@@ -20,7 +20,7 @@ import { type IntentContract, validateWith } from './contract.ts'
 import { errorFrame, type Frame, parseFrame, type RequestFrame } from './frames.ts'
 import type { CallAuthorizer, CallContext, Grant, IntentHandler } from './handler.ts'
 import { IdempotencyStore, idempotencyKey } from './idempotency.ts'
-import { remotePeerString } from './peers.ts'
+import { remoteDidString, remotePeerString } from './peers.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, Startable, Stream } from '@libp2p/interface'
 
 /** The part of a libp2p node the intent server needs. */
@@ -247,12 +247,12 @@ export class IntentServer implements Startable {
       const args = await validateWith(served.contract.args, req.args, 'arguments')
       const grant = await this.authorizer.authorize({ cmd: req.cmd, args, rawArgs: req.args, auth: req.auth, connection })
       if (req.idem === undefined) {
-        answer = await this.execute(stream, writer, served, req, args, grant, peer, deadline, controller)
+        answer = await this.execute(stream, writer, served, req, args, grant, { peer, did: remoteDidString(connection) }, deadline, controller)
       } else {
         const key = idempotencyKey(peer, req.cmd, req.idem)
         let outcome = this.idempotency.get(key)
         if (outcome === undefined) {
-          outcome = this.execute(stream, writer, served, req, args, grant, peer, deadline, controller)
+          outcome = this.execute(stream, writer, served, req, args, grant, { peer, did: remoteDidString(connection) }, deadline, controller)
           this.idempotency.set(key, outcome)
         }
         answer = { ...(await raceAbort(outcome, controller.signal)), id: req.id }
@@ -278,14 +278,14 @@ export class IntentServer implements Startable {
     req: RequestFrame,
     args: unknown,
     grant: Grant,
-    peer: string,
+    caller: { peer: string; did: string },
     deadline: number,
     controller: AbortController
   ): Promise<Frame> {
     const signal = controller.signal
     const ctx: CallContext = {
       cmd: req.cmd,
-      caller: { peer, ...grant.caller },
+      caller: { ...caller, ...grant.caller },
       signal,
       deadline,
       grant,

@@ -52,6 +52,13 @@ describe('calling an agent by name through a relay (real libp2p nodes, WebSocket
     assert.ok(metrics.rssBytes > 0)
   })
 
+  it("resolves a name to the agent's verified record and did:key", async () => {
+    const record = await mesh.caller.resolve('acme/prod/demo')
+    assert.equal(record.peer, mesh.agent.peerId)
+    assert.equal(record.did, mesh.agent.did)
+    assert.deepEqual(record.addrs, mesh.agent.addrs)
+  })
+
   it('answers NOT_FOUND for a name nobody registered', async () => {
     await rejectsWithCode(mesh.caller.call('acme/prod/nobody', '/greet', { who: 'x' }), 'NOT_FOUND')
   })
