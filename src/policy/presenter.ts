@@ -2,7 +2,7 @@ import type { Connection } from '@libp2p/interface'
 import { MeshError } from '../errors.ts'
 import type { Ed25519Signer } from '../identity/index.ts'
 import { type Delegation, decodeDelegation, findChain, invoke } from '../ucan/index.ts'
-import { SIGNED_INVOCATION_TTL_SECONDS } from './constants.ts'
+import { MAX_PROOFS_PER_CALL, SIGNED_INVOCATION_TTL_SECONDS } from './constants.ts'
 import type { UcanAuth } from './ucan-authorizer.ts'
 
 /** The caller's side of authority: the delegations it holds, and the `auth` field of each call. */
@@ -87,7 +87,16 @@ export class CapabilityPresenter {
       )
       // a hand-over is only worth something with the links above it: our own chain for its command
       const onward = handedOver.flatMap((d) => [...(findChain(pool.values(), this.signer.did, d.payload.cmd, now) ?? []), d])
-      dlg = [...new Set([...fresh, ...onward])].filter((d) => !sent.has(d.cid.toString()))
+      // the caller's other authority in the same command namespace, for the derived actions the
+      // agent will check (a /sql/query call may derive /sql/select and /sql/update actions)
+      const namespace = cmd.split('/')[1] ?? ''
+      const related = [...this.held.values()].filter(
+        (d) => d.payload.aud === this.signer.did && d.payload.cmd.split('/')[1] === namespace
+      )
+      const relatedChains = related.flatMap((d) => findChain(pool.values(), this.signer.did, d.payload.cmd, now) ?? [])
+      dlg = [...new Set([...fresh, ...onward, ...relatedChains])]
+        .filter((d) => !sent.has(d.cid.toString()))
+        .slice(0, MAX_PROOFS_PER_CALL)
       for (const d of dlg) sent.add(d.cid.toString())
       if (extra.length === 0) state.generation = this.generation
     }

@@ -11,6 +11,7 @@ import {
 } from '../rpc/index.ts'
 import {
   decodeDelegation,
+  findChain,
   type RevocationStore,
   UcanCache,
   UcanError,
@@ -212,6 +213,30 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
     }
   }
 
+  /** A chain among the delegations presented on `connection`, delegated to `holder`, that allows the action. */
+  const otherChainAllowing = (
+    connection: Connection,
+    holder: string,
+    cmd: string,
+    args: unknown
+  ): ValidatedChain | undefined => {
+    const store = presented.get(connection)
+    if (store === undefined || store.size === 0) return undefined
+    const delegations = [...store.values()].map((bytes) => decodeDelegation(bytes))
+    const links = findChain(delegations, holder, cmd, Math.floor(Date.now() / 1000))
+    if (links === undefined) return undefined
+    try {
+      const chain = validateChain(
+        links.map((d) => d.cid),
+        { holder, proofs: store, trusted, revoked: init.revoked, cache, ...clock }
+      )
+      chain.authorize(cmd, args, clock)
+      return chain
+    } catch {
+      return undefined
+    }
+  }
+
   return {
     async authorize(request: AuthorizationRequest): Promise<Grant> {
       const caller = callerOf(request.connection)
@@ -284,8 +309,16 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
         details: { chain: validChain, authority: validChain.subject, connection: request.connection },
         async allows(cmd: string, args: unknown): Promise<void> {
           try {
-            validChain.authorize(cmd, args, clock)
-            await askLocal('action', request.cmd, cmd, args, caller, validChain)
+            let used = validChain
+            try {
+              validChain.authorize(cmd, args, clock)
+            } catch (err) {
+              // the caller may hold the action through another chain it presented on this connection
+              const other = otherChainAllowing(request.connection, caller.did, cmd, args)
+              if (other === undefined) throw err
+              used = other
+            }
+            await askLocal('action', request.cmd, cmd, args, caller, used)
           } catch (err) {
             const refusal = denied(err)
             emit(() => ({ ...base(), phase: 'action', cmd, argsDigest: argsDigest(args), allowed: false, reason: refusal.message }))

@@ -111,6 +111,46 @@ describe('two-stage authorization on the agent, deny by default (real nodes thro
     assert.deepEqual(done, [])
   })
 
+  it('checks a derived action against any chain the caller holds for it, not only the intent chain', async () => {
+    const key = generateSigner()
+    const expiration = nowSeconds() + 600
+    const query = await delegate({ issuer: mesh.authority, audience: key.did, subject: mesh.authority.did, command: '/sql/query', expiration })
+    const select = await delegate({
+      issuer: mesh.authority,
+      audience: key.did,
+      subject: mesh.authority.did,
+      command: '/sql/select',
+      policy: [['!=', '.table', 'payroll']],
+      expiration
+    })
+    const edge = await mesh.newAgent('acme/prod/sql')
+    const ran: string[] = []
+    edge.handle('/sql/query', async (args: { actions: Array<{ cmd: string; table: string }> }, ctx) => {
+      for (const action of args.actions) {
+        await ctx.authorize(action.cmd, { table: action.table })
+        ran.push(`${action.cmd} ${action.table}`)
+      }
+      return 'ok'
+    })
+    const caller = await mesh.newCaller({ identity: key, proofs: [query, select] })
+    try {
+      assert.equal(await caller.call('acme/prod/sql', '/sql/query', { actions: [{ cmd: '/sql/select', table: 'orders' }] }), 'ok')
+      const refused = await rejectsWithCode(
+        caller.call('acme/prod/sql', '/sql/query', { actions: [{ cmd: '/sql/select', table: 'payroll' }] }),
+        'PERMISSION_DENIED'
+      )
+      assert.match(refused.message, /InvalidClaim|MatchError/)
+      await rejectsWithCode(
+        caller.call('acme/prod/sql', '/sql/query', { actions: [{ cmd: '/sql/delete', table: 'orders' }] }),
+        'PERMISSION_DENIED'
+      )
+      assert.deepEqual(ran, ['/sql/select orders'])
+    } finally {
+      await caller.stop()
+      await edge.stop()
+    }
+  })
+
   it("applies the agent's local policy to derived actions, with its reason", async () => {
     const err = await rejectsWithCode(
       mesh.caller.call('acme/prod/db', '/db/query', {
