@@ -5,6 +5,7 @@ import { createAgent, defineIntent, loadTokens, MeshError } from 'agentmesh'
 import { loadKey } from 'agentmesh/identity'
 import pg from 'pg'
 import { z } from 'zod'
+import { stopOnSignal } from '../shared/stop-on-signal.ts'
 import { type PlannedStatement, planQuery } from './sql.ts'
 
 const [relayAddr, authorityDid, dir] = process.argv.slice(2)
@@ -90,10 +91,7 @@ agent.handle(query, async (args, ctx) => {
 console.log(`agent acme/prod/db is up (peer …${agent.peerId.slice(-8)}), PostgreSQL behind it`)
 console.log(JSON.stringify({ ready: true }))
 
-const stop = async (): Promise<void> => {
+stopOnSignal(async () => {
   await agent.stop()
   await pool.end()
-  process.exit(0)
-}
-process.once('SIGTERM', stop)
-process.once('SIGINT', stop)
+})

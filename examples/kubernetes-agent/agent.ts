@@ -12,6 +12,7 @@ import {
 import { type AgentCallContext, createAgent, defineIntent, loadTokens, MeshError } from 'agentmesh'
 import { loadKey } from 'agentmesh/identity'
 import { z } from 'zod'
+import { stopOnSignal } from '../shared/stop-on-signal.ts'
 
 const [relayAddr, authorityDid, dir] = process.argv.slice(2)
 if (relayAddr === undefined || authorityDid === undefined || dir === undefined) {
@@ -109,9 +110,4 @@ agent
 console.log(`agent acme/prod/k8s is up (peer …${agent.peerId.slice(-8)}), its kubeconfig stays here`)
 console.log(JSON.stringify({ ready: true }))
 
-const stop = async (): Promise<void> => {
-  await agent.stop()
-  process.exit(0)
-}
-process.once('SIGTERM', stop)
-process.once('SIGINT', stop)
+stopOnSignal(() => agent.stop())

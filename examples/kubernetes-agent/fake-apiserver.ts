@@ -3,6 +3,7 @@
 // records every request so that the demo can show what reached it. Point the agent's kubeconfig at a
 // real cluster instead and nothing else changes.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { stopOnSignal } from '../shared/stop-on-signal.ts'
 
 const token = process.env.FAKE_API_TOKEN
 if (token === undefined) throw new Error('usage: FAKE_API_TOKEN=… fake-apiserver.ts')
@@ -116,5 +117,4 @@ server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as { port: number }
   console.log(JSON.stringify({ apiserver: `http://127.0.0.1:${port}` }))
 })
-process.once('SIGTERM', () => server.close(() => process.exit(0)))
-process.once('SIGINT', () => server.close(() => process.exit(0)))
+stopOnSignal(() => new Promise((resolve) => server.close(resolve)))

@@ -3,6 +3,7 @@
 import { join } from 'node:path'
 import { createAgent, loadTokens } from 'agentmesh'
 import { loadKey } from 'agentmesh/identity'
+import { stopOnSignal } from '../shared/stop-on-signal.ts'
 import { check } from './intents.ts'
 
 const [relayAddr, authorityDid, dir] = process.argv.slice(2)
@@ -35,9 +36,4 @@ agent.handle(check, (metadata, ctx) => {
 console.log(`compliance agent acme/prod/compliance is up (did …${agent.did.slice(-6)})`)
 console.log(JSON.stringify({ ready: true }))
 
-const stop = async (): Promise<void> => {
-  await agent.stop()
-  process.exit(0)
-}
-process.once('SIGTERM', stop)
-process.once('SIGINT', stop)
+stopOnSignal(() => agent.stop())

@@ -4,6 +4,7 @@
 import { join } from 'node:path'
 import { createAgent, loadTokens, MeshError } from 'agentmesh'
 import { loadKey } from 'agentmesh/identity'
+import { stopOnSignal } from '../shared/stop-on-signal.ts'
 import { check, describe } from './intents.ts'
 
 const [relayAddr, authorityDid, dir] = process.argv.slice(2)
@@ -47,9 +48,4 @@ agent.handle(describe, async ({ id }, ctx) => {
 console.log(`librarian agent acme/prod/librarian is up (did …${agent.did.slice(-6)})`)
 console.log(JSON.stringify({ ready: true }))
 
-const stop = async (): Promise<void> => {
-  await agent.stop()
-  process.exit(0)
-}
-process.once('SIGTERM', stop)
-process.once('SIGINT', stop)
+stopOnSignal(() => agent.stop())

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { createAgent, defineIntent, loadTokens } from 'agentmesh'
 import { loadKey } from 'agentmesh/identity'
 import { z } from 'zod'
+import { stopOnSignal } from '../shared/stop-on-signal.ts'
 
 const [relayAddr, authorityDid, dir] = process.argv.slice(2)
 if (relayAddr === undefined || authorityDid === undefined || dir === undefined) {
@@ -44,9 +45,4 @@ agent
 console.log(`agent acme/prod/demo is up (peer …${agent.peerId.slice(-8)}), reachable only through the relay`)
 console.log(JSON.stringify({ ready: true }))
 
-const stop = async (): Promise<void> => {
-  await agent.stop()
-  process.exit(0)
-}
-process.once('SIGTERM', stop)
-process.once('SIGINT', stop)
+stopOnSignal(() => agent.stop())

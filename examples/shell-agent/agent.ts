@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { createAgent, defineIntent, loadTokens, MeshError } from 'agentmesh'
 import { loadKey } from 'agentmesh/identity'
 import { z } from 'zod'
+import { stopOnSignal } from '../shared/stop-on-signal.ts'
 import { PROGRAMS, runProgram } from './exec.ts'
 
 const [relayAddr, authorityDid, dir] = process.argv.slice(2)
@@ -48,9 +49,4 @@ agent.handle(run, async ({ argv }, ctx) => {
 console.log(`agent acme/prod/web-1 is up (peer …${agent.peerId.slice(-8)}), allowing: ${Object.keys(PROGRAMS).join(', ')}`)
 console.log(JSON.stringify({ ready: true }))
 
-const stop = async (): Promise<void> => {
-  await agent.stop()
-  process.exit(0)
-}
-process.once('SIGTERM', stop)
-process.once('SIGINT', stop)
+stopOnSignal(() => agent.stop())

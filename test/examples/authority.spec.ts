@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
-
-const root = fileURLToPath(new URL('../../', import.meta.url))
-const run = promisify(execFile)
+import { runExample } from '../fixtures/examples.ts'
 
 describe('examples/authority: an organisation, a sub-authority, an agent and an orchestrator, as files', () => {
   let dir: string
@@ -16,10 +11,9 @@ describe('examples/authority: an organisation, a sub-authority, an agent and an 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'agentmesh-authority.spec-'))
     const out = join(dir, 'keys') // a folder that does not exist yet: the example creates it
-    const { stdout } = await run(process.execPath, ['--conditions=agentmesh-source', 'examples/authority/run.ts', out], {
-      cwd: root
-    })
-    output = stdout
+    const run = await runExample('authority', [out])
+    assert.equal(run.code, 0, run.output)
+    output = run.output
   })
 
   after(async () => {
@@ -56,8 +50,9 @@ describe('examples/authority: an organisation, a sub-authority, an agent and an 
 
   it('cleans up its temporary folder when given none, and exits 0', async () => {
     const before = new Set((await readdir(tmpdir())).filter((f) => f.startsWith('agentmesh-authority-')))
-    const { stdout } = await run(process.execPath, ['--conditions=agentmesh-source', 'examples/authority/run.ts'], { cwd: root })
-    assert.match(stdout, /all checks passed/)
+    const { code, output } = await runExample('authority')
+    assert.equal(code, 0, output)
+    assert.match(output, /all checks passed/)
     const left = (await readdir(tmpdir())).filter((f) => f.startsWith('agentmesh-authority-') && !before.has(f))
     assert.deepEqual(left, [])
   })

@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { planQuery } from '../../examples/database-agent/sql.ts'
-
-const root = fileURLToPath(new URL('../../', import.meta.url))
+import { runExample } from '../fixtures/examples.ts'
 
 describe('examples/database-agent: SQL checked statement by statement before it runs', () => {
   it('derives one action per table and operation, from the syntax tree', () => {
@@ -42,23 +39,8 @@ describe('examples/database-agent: SQL checked statement by statement before it 
 
   it('runs the demo for real: PostgreSQL, relay, agent, two orchestrators; exits 0 and leaves nothing behind', async function () {
     this.timeout(600_000) // a fresh machine installs PostgreSQL first
-    const started = Date.now()
-    const child = spawn(
-      process.execPath,
-      ['--conditions=agentmesh-source', 'examples/database-agent/run.ts'],
-      {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'pipe']
-      }
-    )
-    let output = ''
-    child.stdout.on('data', (d: Buffer) => {
-      output += d.toString()
-    })
-    child.stderr.on('data', (d: Buffer) => {
-      output += d.toString()
-    })
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    // also checks that no relay, agent, orchestrator or PostgreSQL process (in its own session) is left
+    const { code, output, ms } = await runExample('database-agent', [], ['agentmesh-pg-'])
     assert.equal(code, 0, output)
     assert.doesNotMatch(output, /!! expected/, output)
     // each orchestrator's own lines: the agent's lines interleave with them
@@ -92,13 +74,7 @@ describe('examples/database-agent: SQL checked statement by statement before it 
     assert.equal(ran.length, 3, `only the three permitted statements ran:\n${ran.join('\n')}`)
     assert.ok(ran.every((line) => !/DROP|DELETE/.test(line)))
     console.log(
-      `      (demo took ${((Date.now() - started) / 1000).toFixed(1)} s; ${/PostgreSQL up in \d+ ms/.exec(output)?.[0]})`
-    )
-    const left = execFileSync('ps', ['-eo', 'args']).toString().split('\n')
-    assert.deepEqual(
-      left.filter((line) => line.includes('examples/database-agent/') || line.includes('agentmesh-pg-')),
-      [],
-      'no relay, agent, orchestrator or PostgreSQL process is left behind'
+      `      (demo took ${(ms / 1000).toFixed(1)} s; ${/PostgreSQL up in \d+ ms/.exec(output)?.[0]})`
     )
   })
 })

@@ -1,28 +1,11 @@
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-
-const root = fileURLToPath(new URL('../../', import.meta.url))
+import { runExample } from '../fixtures/examples.ts'
 
 describe('examples/kubernetes-agent: every API request checked before it is sent', () => {
   it('gets, scales to 3, refuses 50 and kube-system before the API server sees them, reads logs; exits 0, no process left', async function () {
     this.timeout(60_000) // the demo's own watchdog stops it after 20 s
-    const child = spawn(
-      process.execPath,
-      ['--conditions=agentmesh-source', 'examples/kubernetes-agent/run.ts'],
-      {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'pipe']
-      }
-    )
-    let output = ''
-    child.stdout.on('data', (d: Buffer) => {
-      output += d.toString()
-    })
-    child.stderr.on('data', (d: Buffer) => {
-      output += d.toString()
-    })
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    // also checks that no API server, relay, agent or orchestrator process is left behind
+    const { code, output } = await runExample('kubernetes-agent')
     assert.equal(code, 0, output)
     assert.doesNotMatch(output, /!! expected/, output)
     // the orchestrator's own lines: the agent's and the API server's interleave with them
@@ -67,12 +50,5 @@ describe('examples/kubernetes-agent: every API request checked before it is sent
       []
     )
     assert.equal(requests.filter((r) => r.path.endsWith('/log')).length, 2, 'one log request per pod')
-
-    const left = execFileSync('ps', ['-eo', 'args']).toString().split('\n')
-    assert.deepEqual(
-      left.filter((l) => l.includes('examples/kubernetes-agent/')),
-      [],
-      'no API server, relay, agent or orchestrator process is left behind'
-    )
   })
 })

@@ -1,34 +1,16 @@
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-
-const root = fileURLToPath(new URL('../../', import.meta.url))
+import { runExample } from '../fixtures/examples.ts'
 
 describe('examples/multi-agent: a librarian calls compliance on the orchestrator behalf, within what it was handed', () => {
   let output = ''
   let code: number | null
 
   before(async () => {
-    const child = spawn(process.execPath, ['--conditions=agentmesh-source', 'examples/multi-agent/run.ts'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    child.stdout.on('data', (d: Buffer) => {
-      output += d.toString()
-    })
-    child.stderr.on('data', (d: Buffer) => {
-      output += d.toString()
-    })
-    code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    ({ code, output } = await runExample('multi-agent')) // fails here if a process is left behind
   })
 
   it('exits 0 by itself and leaves no process behind', () => {
     assert.equal(code, 0, output)
-    const left = execFileSync('ps', ['-eo', 'args']).toString().split('\n')
-    assert.deepEqual(
-      left.filter((line) => line.includes('examples/multi-agent/')),
-      []
-    )
   })
 
   it("lets the librarian's onward call through, seen by compliance as acme -> orchestrator -> librarian", () => {

@@ -1,34 +1,16 @@
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-
-const root = fileURLToPath(new URL('../../', import.meta.url))
+import { runExample } from '../fixtures/examples.ts'
 
 describe('examples/shell-agent: a VM agent that runs allowed command lines, as argv, never through a shell', () => {
   let output = ''
   let code: number | null
 
   before(async () => {
-    const child = spawn(process.execPath, ['--conditions=agentmesh-source', 'examples/shell-agent/run.ts'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    child.stdout.on('data', (d: Buffer) => {
-      output += d.toString()
-    })
-    child.stderr.on('data', (d: Buffer) => {
-      output += d.toString()
-    })
-    code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    ({ code, output } = await runExample('shell-agent')) // fails here if a process is left behind
   })
 
   it('exits 0 by itself and leaves no process behind', () => {
     assert.equal(code, 0, output)
-    const left = execFileSync('ps', ['-eo', 'args']).toString().split('\n')
-    assert.deepEqual(
-      left.filter((line) => line.includes('examples/shell-agent/')),
-      []
-    )
   })
 
   it('runs the allowed command: systemctl status nginx, through the stand-in', () => {

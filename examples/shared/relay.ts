@@ -1,5 +1,7 @@
-// The relay: the only process that listens. Agents and orchestrators dial out to it.
+// The relay: the only process that listens. Agents and orchestrators dial out to it. Every example
+// starts this same file.
 import { createRelay } from 'agentmesh'
+import { stopOnSignal } from './stop-on-signal.ts'
 
 const authorityDid = process.argv[2]
 if (authorityDid === undefined) throw new Error('usage: relay.ts <authority-did>')
@@ -10,9 +12,4 @@ console.log(`relay listening at ${relay.addrs[0]}`)
 // Tell the parent process where to find us (one JSON line on stdout).
 console.log(JSON.stringify({ relay: relay.addrs[0] }))
 
-const shutdown = async (): Promise<void> => {
-  await relay.stop()
-  process.exit(0)
-}
-process.once('SIGTERM', shutdown)
-process.once('SIGINT', shutdown)
+stopOnSignal(() => relay.stop())
