@@ -21,6 +21,7 @@ export {
   relayKeeper
 } from './relay-keeper.ts'
 export { fixReservationRefresh } from './reservation-refresh.ts'
+export { tuneYamuxWindowUpdates } from './yamux-window.ts'
 export {
   createAgentNode,
   createRelayNode,

@@ -20,6 +20,9 @@ import {
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { fixReservationRefresh } from './reservation-refresh.ts'
 import { relayKeeper, type RelayKeeperInit } from './relay-keeper.ts'
+import { tuneYamuxWindowUpdates } from './yamux-window.ts'
+
+tuneYamuxWindowUpdates()
 
 /**
  * Limits a relay applies to the circuits it carries. Unset means unlimited: agentmesh circuits

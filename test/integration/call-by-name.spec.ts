@@ -104,6 +104,13 @@ describe('calling an agent by name through a relay (real libp2p nodes, WebSocket
     assert.deepEqual(result, big)
   })
 
+  it('moves a 16 MiB result through the relay: flow control keeps working with deferred window updates', async () => {
+    mesh.agent.handle('/blob', (args: { mib: number }) => new Uint8Array(args.mib * 1024 * 1024).fill(7))
+    const result = await mesh.caller.call<Uint8Array>('acme/prod/demo', '/blob', { mib: 16 }, { timeout: 60_000 })
+    assert.equal(result.byteLength, 16 * 1024 * 1024)
+    assert.equal(result[result.length - 1], 7)
+  })
+
   it('runs many calls at once on one relayed connection', async () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) => mesh.caller.call('acme/prod/demo', '/greet', { who: String(i) }))
