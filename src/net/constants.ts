@@ -37,3 +37,10 @@ export const MAX_EARLY_STREAMS = 1024
 
 /** Reservations an agent requests at once: one per relay, so that no relay waits behind another. */
 export const RESERVATION_CONCURRENCY = 8
+
+/**
+ * How often an agent pings each of its connections (libp2p's connection monitor; libp2p's default
+ * is 10 s). Each ping opens a stream on the relay: with thousands of agents on one relay, 10 s pings
+ * alone kept a relay core busy. yamux's own keep-alive (every 30 s) keeps NAT mappings open.
+ */
+export const AGENT_PING_INTERVAL_MS = 60_000

@@ -9,6 +9,7 @@ import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import {
   AGENT_INBOUND_PER_IP_PER_SECOND,
   AGENT_MAX_PENDING_INBOUND,
+  AGENT_PING_INTERVAL_MS,
   MAX_EARLY_STREAMS,
   MAX_RESERVATIONS,
   RELAY_INBOUND_PER_IP_PER_SECOND,
@@ -88,6 +89,8 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
     transports: [webSockets(), tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
+    // the relay does not ping its thousands of agents: they ping it, and notice when it goes away
+    connectionMonitor: { enabled: false },
     connectionManager: {
       maxConnections: RELAY_MAX_CONNECTIONS,
       inboundConnectionThreshold: RELAY_INBOUND_PER_IP_PER_SECOND,
@@ -128,6 +131,7 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
+    connectionMonitor: { pingInterval: AGENT_PING_INTERVAL_MS, ...extra.connectionMonitor },
     connectionManager: {
       inboundConnectionThreshold: AGENT_INBOUND_PER_IP_PER_SECOND,
       maxIncomingPendingConnections: AGENT_MAX_PENDING_INBOUND,

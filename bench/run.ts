@@ -1,0 +1,486 @@
+// The benchmark runner (`npm run bench`, `npm run bench -- --quick`). Every party runs in its own
+// OS process on loopback: relay or broker, agent or server, and the caller that generates load.
+// For each system: warm-up, then repetitions of each scenario, medians over repetitions. Then two
+// scenarios (bench/lib/scenarios.ts): authorization cost (no UCAN, 1-link and 3-link delegation
+// chains, signed invocations) and relay capacity (idle agents held on one relay, in steps).
+// Writes bench/results/latest.{json,md,svg}; latest.md carries the machine, the table and the chart.
+//
+// The bench authority (bench/lib/authority.ts) is trusted by the relays, which reserve slots only for
+// agents proving a naming right from it, by the agents (deny by default) and by the callers (names).
+//
+// Flags: --quick (under 2 minutes), --only=id,id (systems by id, and `auth-cost`, `capacity`),
+// --profile (cpu-prof the agentmesh parties into bench/results/profiles/), --verbose (show the
+// parties' stderr).
+import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { type Auth, startAgent } from './lib/agents.ts'
+import { type BenchAuthority, createBenchAuthority } from './lib/authority.ts'
+import { machine } from './lib/machine.ts'
+import { ensureNatsServer, type NatsServer, startNatsServer } from './lib/nats-server.ts'
+import { killAll, type PartyHandle, startParty } from './lib/proc.ts'
+import { runAuthCost, runCapacity, type ScenarioEnv } from './lib/scenarios.ts'
+import { renderMarkdown, renderSvg, type Results, type SystemResult } from './lib/report.ts'
+import { median, quantile, round } from './lib/stats.ts'
+
+const argv = process.argv.slice(2)
+const quick = argv.includes('--quick')
+const verbose = argv.includes('--verbose')
+const profile = argv.includes('--profile')
+const only = argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',')
+  .filter((s) => s !== '')
+
+const config = quick
+  ? {
+      reps: 3,
+      warmupMs: 300,
+      latencyCalls: 150,
+      latencyMaxMs: 800,
+      throughputMs: 300,
+      concurrency: [1, 16, 64],
+      large: [{ size: 1 << 20, calls: 4, maxMs: 1_500 }],
+      coldReps: 4,
+      budgetMs: 110_000,
+      authCost: {
+        reps: 2,
+        warmupMs: 300,
+        latencyCalls: 150,
+        latencyMaxMs: 600,
+        throughputMs: 400,
+        concurrency: 64
+      },
+      capacity: {
+        steps: [200],
+        workers: 2,
+        concurrency: 16,
+        reps: 1,
+        warmupMs: 300,
+        latencyCalls: 150,
+        latencyMaxMs: 600,
+        throughputMs: 500,
+        concurrencies: [16, 64],
+        idleCpuMs: 1_000,
+        stepTimeoutMs: 30_000
+      }
+    }
+  : {
+      reps: 5,
+      warmupMs: 2_000,
+      latencyCalls: 2_000,
+      latencyMaxMs: 10_000,
+      throughputMs: 2_000,
+      concurrency: [1, 16, 64, 256],
+      large: [
+        { size: 1 << 20, calls: 30, maxMs: 10_000 },
+        { size: 64 << 20, calls: 2, maxMs: 30_000 }
+      ],
+      coldReps: 15,
+      budgetMs: 40 * 60_000,
+      authCost: {
+        reps: 5,
+        warmupMs: 1_000,
+        latencyCalls: 1_000,
+        latencyMaxMs: 5_000,
+        throughputMs: 2_000,
+        concurrency: 64
+      },
+      capacity: {
+        steps: [1_000, 10_000],
+        workers: 10,
+        concurrency: 6,
+        reps: 3,
+        warmupMs: 1_000,
+        latencyCalls: 1_000,
+        latencyMaxMs: 5_000,
+        throughputMs: 2_000,
+        concurrencies: [16, 64],
+        idleCpuMs: 5_000,
+        stepTimeoutMs: 6 * 60_000
+      }
+    }
+
+const resultsDir = fileURLToPath(new URL('./results/', import.meta.url))
+const profileDir = `${resultsDir}profiles`
+const log = (line: string): void => console.log(`[bench] ${line}`)
+
+/** A system under test: the server parties it needs and the caller driver that loads it. */
+interface SystemSpec {
+  id: string
+  label: string
+  /** agentmesh itself, a floor measured in the same run, or a peer system. */
+  group: 'agentmesh' | 'floor' | 'peer'
+  driver: string
+  /** npm packages the system needs (checked before it runs; skipped when missing). */
+  packages?: string[]
+  /** Start the server side; returns the caller's target and what to stop afterwards. */
+  start(ctx: Context): Promise<{ target: Record<string, unknown>; stop: () => Promise<void> }>
+  cold?: boolean
+}
+
+interface Context {
+  authority: BenchAuthority
+  relay(): Promise<PartyHandle>
+  nats(): Promise<NatsServer | undefined>
+}
+
+const flags = (id: string): string[] =>
+  profile
+    ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${id}-${Date.now()}.cpuprofile`]
+    : []
+
+async function agentSystem(ctx: Context, mode: 'ws' | 'tcp' | 'direct', name: string, id: string, auth?: Auth) {
+  const agent = await startAgent({
+    authority: ctx.authority,
+    relay: await ctx.relay(),
+    mode,
+    name,
+    ...(auth === undefined ? {} : { auth }),
+    verbose,
+    nodeFlags: flags(`agent-${id}`)
+  })
+  return { target: agent.target, stop: () => agent.stop() }
+}
+
+const systems: SystemSpec[] = [
+  {
+    id: 'agentmesh-ws',
+    label: 'agentmesh relayed, WebSockets',
+    group: 'agentmesh',
+    driver: 'agentmesh',
+    cold: true,
+    start: (ctx) => agentSystem(ctx, 'ws', 'acme/bench/ws', 'ws')
+  },
+  {
+    id: 'agentmesh-tcp',
+    label: 'agentmesh relayed, TCP',
+    group: 'agentmesh',
+    driver: 'agentmesh',
+    cold: true,
+    start: (ctx) => agentSystem(ctx, 'tcp', 'acme/bench/tcp', 'tcp')
+  },
+  {
+    id: 'agentmesh-tcp-open',
+    label: 'agentmesh relayed, TCP, no UCAN',
+    group: 'agentmesh',
+    driver: 'agentmesh',
+    start: (ctx) => agentSystem(ctx, 'tcp', 'acme/bench/open', 'open', 'open')
+  },
+  {
+    id: 'agentmesh-direct',
+    label: 'agentmesh direct, TCP',
+    group: 'agentmesh',
+    driver: 'agentmesh',
+    cold: true,
+    start: (ctx) => agentSystem(ctx, 'direct', 'acme/bench/direct', 'direct')
+  },
+  {
+    id: 'libp2p-stream',
+    label: 'raw libp2p, relayed TCP, stream per call',
+    group: 'floor',
+    driver: 'libp2p-stream',
+    start: (ctx) => agentSystem(ctx, 'tcp', 'acme/bench/raw', 'raw')
+  },
+  {
+    id: 'libp2p-reuse',
+    label: 'raw libp2p, relayed TCP, reused streams',
+    group: 'floor',
+    driver: 'libp2p-reuse',
+    start: (ctx) => agentSystem(ctx, 'tcp', 'acme/bench/raw-reuse', 'raw-reuse')
+  },
+  {
+    id: 'tcp',
+    label: 'raw TCP echo (Node net)',
+    group: 'floor',
+    driver: 'tcp',
+    cold: true,
+    async start() {
+      const server = await startParty('tcp-echo', 'tcp-echo.ts', [], { verbose })
+      return { target: server.info, stop: () => server.stop() }
+    }
+  },
+  {
+    id: 'nats',
+    label: 'NATS request/reply (broker)',
+    group: 'peer',
+    driver: 'nats',
+    packages: ['@nats-io/transport-node'],
+    cold: true,
+    async start(ctx) {
+      const nats = await ctx.nats()
+      if (nats === undefined) throw new Skip('nats-server is not available')
+      const responder = await startParty('nats-responder', 'nats-responder.ts', [nats.url], { verbose })
+      return { target: { url: nats.url }, stop: () => responder.stop() }
+    }
+  },
+  {
+    id: 'grpc',
+    label: 'gRPC unary (@grpc/grpc-js, bytes)',
+    group: 'peer',
+    driver: 'grpc',
+    packages: ['@grpc/grpc-js'],
+    cold: true,
+    async start() {
+      const server = await startParty('grpc-server', 'grpc-server.ts', [], { verbose })
+      return { target: server.info, stop: () => server.stop() }
+    }
+  },
+  {
+    id: 'a2a',
+    label: 'A2A JSON-RPC SendMessage (@a2a-js/sdk)',
+    group: 'peer',
+    driver: 'a2a',
+    packages: ['@a2a-js/sdk'],
+    cold: true,
+    async start() {
+      const server = await startParty('a2a-server', 'a2a-server.ts', [], { verbose })
+      return { target: server.info, stop: () => server.stop() }
+    }
+  }
+]
+
+class Skip extends Error {}
+
+function missingPackages(packages: string[] = []): string[] {
+  return packages.filter((pkg) => {
+    try {
+      import.meta.resolve(pkg)
+      return false
+    } catch {
+      return true
+    }
+  })
+}
+
+async function runSystem(spec: SystemSpec, ctx: Context, deadline: number): Promise<SystemResult> {
+  const result: SystemResult = { id: spec.id, label: spec.label, group: spec.group, status: 'ok' }
+  const missing = missingPackages(spec.packages)
+  if (missing.length > 0) {
+    return { ...result, status: 'skipped', note: `package not installed: ${missing.join(', ')}` }
+  }
+  let server: { stop: () => Promise<void> } | undefined
+  let caller: PartyHandle | undefined
+  try {
+    const started = await spec.start(ctx)
+    server = started
+    caller = await startParty(`caller-${spec.id}`, 'caller.ts', [spec.driver], {
+      verbose,
+      nodeFlags: spec.group === 'agentmesh' ? flags(`caller-${spec.id}`) : []
+    })
+    const connected = await caller.request<{ path: string }>('connect', { target: started.target }, 60_000)
+    result.path = connected.path
+    await caller.request('warmup', { ms: config.warmupMs })
+
+    const lat: { p50: number; p99: number; n: number }[] = []
+    for (let r = 0; r < config.reps && Date.now() < deadline; r++) {
+      lat.push(await caller.request('latency', { n: config.latencyCalls, ms: config.latencyMaxMs }))
+    }
+    result.latency = {
+      p50: round(median(lat.map((l) => l.p50)), 4),
+      p99: round(median(lat.map((l) => l.p99)), 4),
+      calls: lat.reduce((a, l) => a + l.n, 0),
+      reps: lat
+    }
+
+    result.throughput = {}
+    for (const c of config.concurrency) {
+      const reps: { callsPerSec: number; errors: number; callerCpuPct: number; firstError?: string }[] = []
+      for (let r = 0; r < config.reps && Date.now() < deadline; r++) {
+        reps.push(await caller.request('throughput', { concurrency: c, ms: config.throughputMs }))
+      }
+      const errors = reps.reduce((a, t) => a + t.errors, 0)
+      result.throughput[String(c)] = {
+        callsPerSec: round(median(reps.map((t) => t.callsPerSec)), 1),
+        errors,
+        ...(errors > 0 ? { firstError: reps.find((t) => t.firstError)?.firstError } : {}),
+        callerCpuPct: round(median(reps.map((t) => t.callerCpuPct)), 1),
+        reps: reps.map((t) => t.callsPerSec)
+      }
+    }
+
+    result.large = {}
+    for (const l of config.large) {
+      const reps: { mbPerSec: number; msPerCall: number }[] = []
+      try {
+        for (let r = 0; r < config.reps && Date.now() < deadline; r++) {
+          reps.push(
+            await caller.request('large', { size: l.size, n: l.calls, ms: l.maxMs }, l.maxMs + 120_000)
+          )
+        }
+        result.large[sizeLabel(l.size)] = {
+          mbPerSec: round(median(reps.map((x) => x.mbPerSec)), 1),
+          msPerCall: round(median(reps.map((x) => x.msPerCall)), 2),
+          reps: reps.map((x) => x.mbPerSec)
+        }
+      } catch (err) {
+        result.large[sizeLabel(l.size)] = { error: firstLine(err) }
+      }
+    }
+
+    if (spec.cold === true && Date.now() < deadline) {
+      const cold = await caller.request<{ samples: { totalMs: number; firstMs: number }[] }>(
+        'cold',
+        { reps: config.coldReps, ms: quick ? 3_000 : 60_000 },
+        120_000
+      )
+      if (cold.samples.length > 0) {
+        result.cold = {
+          p50: round(median(cold.samples.map((s) => s.totalMs)), 2),
+          p90: round(
+            quantile(
+              cold.samples.map((s) => s.totalMs),
+              0.9
+            ),
+            2
+          ),
+          firstCallP50: round(median(cold.samples.map((s) => s.firstMs)), 2),
+          reps: cold.samples.length
+        }
+      }
+    }
+    if (Date.now() >= deadline) result.note = 'time budget reached: fewer repetitions'
+  } catch (err) {
+    if (err instanceof Skip) return { ...result, status: 'skipped', note: err.message }
+    result.status = 'failed'
+    result.note = firstLine(err)
+    log(`${spec.id} failed: ${String((err as Error)?.stack ?? err)}`)
+  } finally {
+    await caller?.stop().catch(() => {})
+    await server?.stop().catch(() => {})
+  }
+  return result
+}
+
+function sizeLabel(size: number): string {
+  return size >= 1 << 20 ? `${size / (1 << 20)} MiB` : `${size / 1024} KiB`
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err)
+    .split('\n')
+    .slice(0, 3)
+    .join(' ')
+    .slice(0, 300)
+}
+
+async function main(): Promise<void> {
+  const started = Date.now()
+  const deadline = started + config.budgetMs
+  const watchdog = setTimeout(() => {
+    console.error('[bench] hard time limit reached, stopping every party')
+    killAll()
+    process.exit(2)
+  }, config.budgetMs + (quick ? 90_000 : 25 * 60_000))
+  watchdog.unref()
+  if (profile) mkdirSync(profileDir, { recursive: true })
+  let relay: PartyHandle | undefined
+  let nats: NatsServer | undefined
+  let natsTried = false
+  const authority = await createBenchAuthority()
+  process.once('exit', () => authority.remove())
+  const ctx: Context = {
+    authority,
+    async relay() {
+      relay ??= await startParty('relay', 'relay.ts', [authority.did], { verbose, nodeFlags: flags('relay') })
+      return relay
+    },
+    async nats() {
+      if (!natsTried) {
+        natsTried = true
+        const binary = ensureNatsServer(log)
+        if (binary !== undefined) nats = await startNatsServer(binary)
+      }
+      return nats
+    }
+  }
+  const results: Results = {
+    mode: quick ? 'quick' : 'full',
+    startedAt: new Date(started).toISOString(),
+    machine: machine(),
+    config: {
+      ...config,
+      payload: 'small: {text: 90 x "x"} as DAG-CBOR (agentmesh, ~98 B) or its JSON (102 B) elsewhere'
+    },
+    systems: []
+  }
+  const selected = systems.filter((s) => only === undefined || only.includes(s.id))
+  for (const spec of selected) {
+    if (Date.now() >= deadline) {
+      results.systems.push({
+        id: spec.id,
+        label: spec.label,
+        group: spec.group,
+        status: 'skipped',
+        note: 'time budget reached'
+      })
+      continue
+    }
+    log(`${spec.id}: ${spec.label}`)
+    const r = await runSystem(spec, ctx, deadline)
+    results.systems.push(r)
+    log(
+      `${spec.id}: ${r.status}${r.note === undefined ? '' : ` (${r.note})`}` +
+        (r.latency === undefined
+          ? ''
+          : ` p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, ` +
+            Object.entries(r.throughput ?? {})
+              .map(([c, t]) => `c${c} ${t.callsPerSec}/s`)
+              .join(' '))
+    )
+  }
+  const skipScenario = (id: string): boolean => only !== undefined && !only.includes(id)
+  const env: ScenarioEnv = { authority, relay: () => ctx.relay(), verbose, log, deadline }
+  const extend = (ms: number): number => Math.max(deadline, Date.now() + ms)
+  if (!skipScenario('auth-cost')) {
+    log('auth-cost: the same calls with no UCAN, a 1-link and a 3-link delegation chain')
+    try {
+      results.authCost = await runAuthCost({ ...env, deadline: extend(quick ? 15_000 : 5 * 60_000) }, config.authCost)
+      log(
+        `auth-cost: ${results.authCost.rows.map((r) => `${r.id} p50 ${r.p50} ms, ${r.callsPerSec}/s, agent ${r.agentCpuUsPerCall} µs/call`).join('; ')}`
+      )
+    } catch (err) {
+      results.authCost = { concurrency: config.authCost.concurrency, rows: [], error: firstLine(err) }
+      log(`auth-cost failed: ${String((err as Error)?.stack ?? err)}`)
+    }
+  }
+  if (relay !== undefined) {
+    results.relayAfter = await relay.request('stats').catch(() => undefined)
+    await relay.stop()
+  }
+  await nats?.stop()
+  if (!skipScenario('capacity')) {
+    log(`capacity: idle agents on one relay, steps ${config.capacity.steps.join(', ')}`)
+    // the capacity scenario may run past the table's budget by its own bound, not cut its last step
+    results.capacity = await runCapacity(
+      { ...env, deadline: extend(quick ? 40_000 : 15 * 60_000) },
+      config.capacity
+    )
+  }
+  results.durationS = round((Date.now() - started) / 1000, 1)
+  results.machine.loadAvgAtEnd = round(os.loadavg()[0]!, 2)
+  mkdirSync(resultsDir, { recursive: true })
+  writeFileSync(`${resultsDir}latest.json`, `${JSON.stringify(results, null, 2)}\n`)
+  writeFileSync(`${resultsDir}latest.md`, renderMarkdown(results))
+  writeFileSync(`${resultsDir}latest.svg`, renderSvg(results))
+  clearTimeout(watchdog)
+  log(`done in ${results.durationS} s: bench/results/latest.{json,md,svg}`)
+  const failed = results.systems.filter((s) => s.status === 'failed')
+  process.exitCode = failed.length > 0 ? 1 : 0
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll()
+    process.exit(130)
+  })
+}
+
+try {
+  await main()
+} catch (err) {
+  console.error(err)
+  killAll()
+  process.exitCode = 1
+}
