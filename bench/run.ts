@@ -9,6 +9,7 @@
 // agents proving a naming right from it, by the agents (deny by default) and by the callers (names).
 //
 // Flags: --quick (under 2 minutes), --only=id,id (systems by id, and `auth-cost`, `capacity`),
+// --capacity=N,N (idle-agent steps),
 // --profile (cpu-prof the agentmesh parties into bench/results/profiles/), --verbose (show the
 // parties' stderr).
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -98,9 +99,18 @@ const config = quick
         throughputMs: 2_000,
         concurrencies: [16, 64],
         idleCpuMs: 5_000,
-        stepTimeoutMs: 6 * 60_000
+        stepTimeoutMs: 10 * 60_000
       }
     }
+
+// --capacity=1000,3000 overrides the idle-agent steps (for a capacity run on its own)
+const capacitySteps = argv
+  .find((a) => a.startsWith('--capacity='))
+  ?.slice('--capacity='.length)
+  .split(',')
+  .map(Number)
+  .filter((n) => Number.isSafeInteger(n) && n > 0)
+if (capacitySteps !== undefined && capacitySteps.length > 0) config.capacity.steps = capacitySteps
 
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url))
 const profileDir = `${resultsDir}profiles`

@@ -20,6 +20,7 @@ export {
   type RelayStatus,
   relayKeeper
 } from './relay-keeper.ts'
+export { fixConnectionListing } from './connection-listing.ts'
 export { fixReservationRefresh } from './reservation-refresh.ts'
 export { tuneYamuxWindowUpdates } from './yamux-window.ts'
 export {

@@ -19,6 +19,7 @@ import {
   RESERVATION_TIMEOUT_MS
 } from './constants.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
+import { fixConnectionListing } from './connection-listing.ts'
 import { fixReservationRefresh } from './reservation-refresh.ts'
 import { relayKeeper, type RelayKeeperInit } from './relay-keeper.ts'
 import { tuneYamuxWindowUpdates } from './yamux-window.ts'
@@ -110,6 +111,7 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
     }
   })
   fixReservationRefresh(node)
+  fixConnectionListing(node)
   return node
 }
 
@@ -119,7 +121,7 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
  */
 export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p> {
   const extra = options.libp2p ?? {}
-  return await createLibp2p({
+  const node = await createLibp2p({
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     transports: [
       webSockets(),
@@ -147,4 +149,6 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
       ...extra.services
     }
   })
+  fixConnectionListing(node)
+  return node
 }
