@@ -2,7 +2,13 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { MeshError } from './errors.ts'
 import { DirectoryServer, RelayAdmission } from './names/index.ts'
-import { createRelayNode, DEFAULT_RELAY_LISTEN, MAX_RESERVATIONS, type RelayLimits } from './net/index.ts'
+import {
+  createRelayNode,
+  DEFAULT_RELAY_LISTEN,
+  MAX_RESERVATIONS,
+  type RelayLimits,
+  type RelayNodeOptions
+} from './net/index.ts'
 
 /** The circuit relay v2 hop protocol: one stream per relayed circuit on the caller's side. */
 const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
@@ -29,6 +35,12 @@ export interface RelayOptions {
   privateKey?: PrivateKey
   /** Limits on reservations and relayed connections; unset limits are unlimited. */
   limits?: RelayLimits
+  /**
+   * libp2p transports to listen and dial with (for example `memory()` in tests, or WebTransport).
+   *
+   * @default WebSockets and TCP
+   */
+  transports?: RelayNodeOptions['transports']
 }
 
 /** What a relay is using now. */
@@ -93,6 +105,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     listen: options.listen ?? DEFAULT_RELAY_LISTEN,
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.transports === undefined ? {} : { transports: options.transports }),
     denyReservation: async (peer) => !(await (gate.admission?.admits(peer) ?? Promise.resolve(false)))
   })
   const admission = new RelayAdmission(

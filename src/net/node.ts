@@ -53,6 +53,8 @@ export interface RelayNodeOptions {
   limits?: RelayLimits
   /** Decides who may reserve a circuit slot; `true` refuses. @default everyone */
   denyReservation?: (peer: PeerId) => Promise<boolean>
+  /** The transports to listen and dial with. @default WebSockets and TCP */
+  transports?: Libp2pOptions['transports']
 }
 
 /** Options of the libp2p node behind an agent. */
@@ -70,7 +72,10 @@ export interface AgentNodeOptions {
    * @default true
    */
   directUpgrade?: boolean
-  /** Extra libp2p options merged over the defaults (transports, connection manager…). */
+  /**
+   * Extra libp2p options merged over the defaults. `transports`, when given, replaces WebSockets and
+   * TCP (the circuit relay transport is always added).
+   */
   libp2p?: Partial<Libp2pOptions>
 }
 
@@ -87,7 +92,7 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
     ...(options.denyReservation === undefined
       ? {}
       : { connectionGater: { denyInboundRelayReservation: options.denyReservation } }),
-    transports: [webSockets(), tcp()],
+    transports: options.transports ?? [webSockets(), tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
     // the relay does not ping its thousands of agents: they ping it, and notice when it goes away
@@ -123,14 +128,6 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
   const extra = options.libp2p ?? {}
   const node = await createLibp2p({
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
-    transports: [
-      webSockets(),
-      tcp(),
-      circuitRelayTransport({
-        reservationCompletionTimeout: RESERVATION_TIMEOUT_MS,
-        reservationConcurrency: RESERVATION_CONCURRENCY
-      })
-    ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
     connectionMonitor: { pingInterval: AGENT_PING_INTERVAL_MS, ...extra.connectionMonitor },
@@ -140,6 +137,13 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
       ...extra.connectionManager
     },
     ...extra,
+    transports: [
+      ...(extra.transports ?? [webSockets(), tcp()]),
+      circuitRelayTransport({
+        reservationCompletionTimeout: RESERVATION_TIMEOUT_MS,
+        reservationConcurrency: RESERVATION_CONCURRENCY
+      })
+    ],
     // no listen address: the relay keeper reserves circuit slots itself, and keeps them
     addresses: { ...extra.addresses },
     services: {
