@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { Role } from '@a2a-js/sdk'
 import { ClientFactory } from '@a2a-js/sdk/client'
 import { SMALL_OBJECT } from '../lib/wire.ts'
-import { type BenchClient, field, type SystemDriver } from './types.ts'
+import { type BenchClient, field, simpleDriver, type SystemDriver } from './types.ts'
 
 async function open(target: Record<string, unknown>): Promise<BenchClient> {
   const url = field(target, 'url')
@@ -47,14 +47,4 @@ async function open(target: Record<string, unknown>): Promise<BenchClient> {
   }
 }
 
-export const driver: SystemDriver = {
-  connect: open,
-  async cold(target) {
-    const t0 = performance.now()
-    const client = await open(target)
-    const t1 = performance.now()
-    await client.echo(0)
-    const t2 = performance.now()
-    return { totalMs: t2 - t0, firstMs: t2 - t1 }
-  }
-}
+export const driver: SystemDriver = simpleDriver(open)

@@ -2,7 +2,7 @@
 // responder, three processes), without end-to-end encryption.
 import { connect } from '@nats-io/transport-node'
 import { SMALL_BYTES } from '../lib/wire.ts'
-import { type BenchClient, field, type SystemDriver } from './types.ts'
+import { type BenchClient, field, simpleDriver, type SystemDriver } from './types.ts'
 
 async function open(target: Record<string, unknown>): Promise<BenchClient> {
   const url = field(target, 'url')
@@ -23,18 +23,4 @@ async function open(target: Record<string, unknown>): Promise<BenchClient> {
   }
 }
 
-export const driver: SystemDriver = {
-  connect: open,
-  async cold(target) {
-    const t0 = performance.now()
-    const client = await open(target)
-    const t1 = performance.now()
-    try {
-      await client.echo(0)
-      const t2 = performance.now()
-      return { totalMs: t2 - t0, firstMs: t2 - t1 }
-    } finally {
-      await client.close()
-    }
-  }
-}
+export const driver: SystemDriver = simpleDriver(open)

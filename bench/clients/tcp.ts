@@ -1,7 +1,7 @@
 // The raw TCP floor: one loopback socket, requests pipelined, answers matched in order.
 import net from 'node:net'
 import { blobRequest, FrameReader, OP_ECHO, request, SMALL_BYTES } from '../lib/wire.ts'
-import { type BenchClient, field, type SystemDriver } from './types.ts'
+import { type BenchClient, field, simpleDriver, type SystemDriver } from './types.ts'
 
 const ECHO = request(OP_ECHO, SMALL_BYTES)
 
@@ -42,18 +42,4 @@ async function open(target: Record<string, unknown>): Promise<BenchClient> {
   }
 }
 
-export const driver: SystemDriver = {
-  connect: open,
-  async cold(target) {
-    const t0 = performance.now()
-    const client = await open(target)
-    const t1 = performance.now()
-    try {
-      await client.echo(0)
-      const t2 = performance.now()
-      return { totalMs: t2 - t0, firstMs: t2 - t1 }
-    } finally {
-      await client.close()
-    }
-  }
-}
+export const driver: SystemDriver = simpleDriver(open)

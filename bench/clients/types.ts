@@ -27,3 +27,25 @@ export function field(target: Record<string, unknown>, key: string): string {
   if (typeof value !== 'string' && typeof value !== 'number') throw new Error(`target has no ${key}`)
   return String(value)
 }
+
+/**
+ * The driver of a system whose cold call is "open a fresh client, make one small call, close it":
+ * `totalMs` counts the client's start, `firstMs` only the first call.
+ */
+export function simpleDriver(open: (target: Record<string, unknown>) => Promise<BenchClient>): SystemDriver {
+  return {
+    connect: open,
+    async cold(target) {
+      const t0 = performance.now()
+      const client = await open(target)
+      const t1 = performance.now()
+      try {
+        await client.echo(0)
+        const t2 = performance.now()
+        return { totalMs: t2 - t0, firstMs: t2 - t1 }
+      } finally {
+        await client.close()
+      }
+    }
+  }
+}
