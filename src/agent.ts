@@ -1,38 +1,26 @@
 import type { Connection, PrivateKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { Libp2p, Libp2pOptions } from 'libp2p'
 import { MeshError } from './errors.ts'
 import { didFromPeerId, type Ed25519Signer, generateSigner, signerFromPrivateKey } from './identity/index.ts'
 import {
   ADMISSION_PROTOCOL,
-  answerAdmission,
   assertName,
   DEFAULT_RECORD_TTL_MS,
-  NameResolver,
-  registerRecord,
   type NameRecord,
-  type SignedNameRecord,
-  signNameRecord
+  NameRegistration,
+  NameResolver
 } from './names/index.ts'
-import { createAgentNode, type RelayKeeper, type RelayKeeperInit } from './net/index.ts'
+import { createAgentNode, PeerDialer, type RelayKeeper } from './net/index.ts'
 import {
-  type AuditSink,
   CapabilityPresenter,
   denyAll,
-  type LocalPolicy,
   presentedProofs,
   ucanAuthorizer
 } from './policy/index.ts'
 import {
-  type AgentCard,
-  type ArgsOf,
   answerCard,
   buildCard,
   CARD_PROTOCOL,
-  type CallAuthorizer,
-  type CallContext,
-  type CallOptions,
-  type CallStream,
   callOnConnection,
   DEFAULT_CALL_TIMEOUT_MS,
   defineIntent,
@@ -40,154 +28,15 @@ import {
   type IntentContract,
   type IntentHandler,
   IntentServer,
-  type ProgressOf,
-  type ResultOf,
   toCallStream
 } from './rpc/index.ts'
-import type { Delegation, RevocationStore } from './ucan/index.ts'
-
-/** Options of {@link createAgent}. */
-export interface AgentOptions {
-  /**
-   * The agent's name (`org/…/agent`). An edge agent has one and registers it on its relays; an
-   * orchestrator that only calls may leave it out.
-   */
-  name?: string
-  /** Relay multiaddrs, each ending in `/p2p/<relay-id>`. The agent dials out to them only. */
-  relays: string[]
-  /** The agent's key (a signer from `agentmesh/identity`, or a libp2p private key); fresh when omitted. */
-  identity?: Ed25519Signer | PrivateKey
-  /**
-   * Authorities this agent trusts: organisation → `did:key`. A call runs only when its UCAN chain is
-   * rooted in one of them (deny by default: with no `trust` and no `authorizer`, every call is
-   * refused), and a name resolves only when its record's naming right roots in the authority of the
-   * name's organisation.
-   */
-  trust?: Record<string, string>
-  /**
-   * Delegations this agent holds: its naming right (`/agentmesh/name`, needed with `name`) and the
-   * capabilities it uses to call other agents.
-   */
-  proofs?: ReadonlyArray<Delegation | Uint8Array>
-  /** The agent's own rules, applied after a caller's UCAN chain allowed a call or a derived action. */
-  localPolicy?: LocalPolicy
-  /** Where every authorization decision goes. */
-  audit?: AuditSink
-  /** Revoked delegations. */
-  revoked?: RevocationStore
-  /** Replace the UCAN authorizer (for example with `allowAuthenticatedPeers()` in a local sandbox). */
-  authorizer?: CallAuthorizer
-  /** The agent's version, for its card. */
-  version?: string
-  /** What the agent does, for its card. */
-  description?: string
-  /** Relay keeper tuning: how many relays to hold at once, backoff, renewal margin. */
-  keeper?: Omit<RelayKeeperInit, 'relays' | 'onReservation'>
-  /**
-   * Upgrade relayed connections to direct ones with DCUtR where both sides allow it: calls then move
-   * to the direct connection and the relay leaves the data path. With TCP this works when one side
-   * has a public address it announces (for example an orchestrator given
-   * `libp2p: { addresses: { listen: [addr], appendAnnounce: [addr] } }`); between two NATs calls stay
-   * relayed. Either way calls are authorized on the caller's identity, whatever the path.
-   *
-   * @default true
-   */
-  directUpgrade?: boolean
-  /**
-   * Limits on calls served: calls in flight on the agent and per caller (refused at once with
-   * `RESOURCE_EXHAUSTED` beyond them) and the largest frame.
-   */
-  limits?: { maxInflight?: number; maxCallsPerCaller?: number; maxFrameBytes?: number }
-  /**
-   * How long a name registration lasts before the agent renews it, in ms.
-   *
-   * @default DEFAULT_RECORD_TTL_MS
-   */
-  recordTtl?: number
-  /** Extra libp2p options (transports, connection manager…) merged over the defaults. */
-  libp2p?: Partial<Libp2pOptions>
-}
-
-/** Options of a call made through the agent facade. */
-export interface AgentCallOptions extends CallOptions {
-  /** Send a fully signed UCAN invocation (for audit trails and intermediaries) instead of a chain reference. */
-  signed?: boolean
-  /** More delegations to search and present for this call (for example ones handed over by a caller). */
-  proofs?: ReadonlyArray<Delegation | Uint8Array>
-}
-
-/** A handler's context, plus the agent-to-agent call made on the caller's behalf. */
-export interface AgentCallContext<Progress = unknown> extends CallContext<Progress> {
-  /**
-   * Call another agent on behalf of this call's caller: the delegations the caller handed over on
-   * this connection are presented with the agent's own, so the callee sees a chain that can never
-   * grant more than the caller had.
-   */
-  call: Agent['call']
-}
-
-/** A handler served through the agent facade. */
-export type AgentHandler<Args = unknown, Result = unknown, Progress = unknown> = (
-  args: Args,
-  ctx: AgentCallContext<Progress>
-) => Result | Promise<Result>
-
-/** A running agent: serves intents under its name and calls other agents by name. */
-export interface Agent {
-  /** The agent's PeerId. */
-  readonly peerId: string
-  /** The agent's `did:key` (the same key as its PeerId). */
-  readonly did: string
-  /** The agent's name, if it has one. */
-  readonly name: string | undefined
-  /** The circuit addresses at which the agent is reachable through its relays. */
-  readonly addrs: string[]
-  /** The underlying libp2p node, for advanced use. */
-  readonly node: Libp2p
-  /**
-   * Holds the relay reservations of an edge agent (undefined for a caller without a name); emits
-   * `relay:connected`, `relay:disconnected` and `reservation:renewed`.
-   */
-  readonly keeper: RelayKeeper | undefined
-  /** Serve an intent declared with `defineIntent`, its handler typed from the contract. */
-  handle<C extends IntentContract>(intent: C, handler: AgentHandler<ArgsOf<C>, ResultOf<C>, ProgressOf<C>>): Agent
-  /** Serve an intent given by command only. */
-  handle<Args = unknown, Result = unknown>(intent: string, handler: AgentHandler<Args, Result>): Agent
-  /**
-   * Call `intent` on the agent named `name`, through its relays.
-   *
-   * @throws {MeshError} `NOT_FOUND` (unknown name), `PERMISSION_DENIED` (with the UCAN reason),
-   * `UNIMPLEMENTED` (unknown intent), `INVALID_ARGUMENT`, `DEADLINE_EXCEEDED`, `CANCELLED`,
-   * `UNAVAILABLE`, `RESOURCE_EXHAUSTED`, or the handler's own code
-   */
-  call<C extends IntentContract>(name: string, intent: C, args: ArgsOf<C>, options?: AgentCallOptions): Promise<ResultOf<C>>
-  call<Result = unknown>(name: string, intent: string, args?: unknown, options?: AgentCallOptions): Promise<Result>
-  /** Call an intent and read its progress events with `for await`; the result is `stream.result`. */
-  stream<C extends IntentContract>(
-    name: string,
-    intent: C,
-    args: ArgsOf<C>,
-    options?: AgentCallOptions
-  ): CallStream<ProgressOf<C>, ResultOf<C>>
-  stream<Progress = unknown, Result = unknown>(
-    name: string,
-    intent: string,
-    args?: unknown,
-    options?: AgentCallOptions
-  ): CallStream<Progress, Result>
-  /**
-   * Resolve `name` to its verified record, with the agent's `did:key` (to delegate to it, for example).
-   *
-   * @throws {MeshError} `NOT_FOUND`, `FAILED_PRECONDITION` (no trusted authority for its organisation), `UNAVAILABLE`
-   */
-  resolve(name: string, options?: { signal?: AbortSignal }): Promise<NameRecord & { did: string }>
-  /** Ask the agent named `name` for its card: its intents with JSON Schemas, for planning. */
-  card(name: string, options?: { signal?: AbortSignal; timeout?: number }): Promise<AgentCard>
-  /** Hold more delegations for later calls. */
-  addProofs(proofs: ReadonlyArray<Delegation | Uint8Array>): void
-  /** Stop serving (in-flight calls fail with `UNAVAILABLE`) and close every connection. */
-  stop(): Promise<void>
-}
+import type {
+  Agent,
+  AgentCallContext,
+  AgentCallOptions,
+  AgentHandler,
+  AgentOptions
+} from './agent-types.ts'
 
 function toContract(intent: IntentContract | string): IntentContract {
   return typeof intent === 'string' ? defineIntent({ cmd: intent }) : intent
@@ -233,14 +82,6 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const name = options.name
   const signer = toSigner(options.identity)
   const presenter = new CapabilityPresenter(signer, options.proofs ?? [])
-  const ttl = options.recordTtl ?? DEFAULT_RECORD_TTL_MS
-  let seq = 0
-  const signRecord = (addrs: string[]): Promise<SignedNameRecord> => {
-    seq = Math.max(seq + 1, Date.now())
-    return signNameRecord({ signer, name: name!, addrs, seq, ttl, proofs: presenter.delegations() })
-  }
-  // an agent with a name must hold the right to it before it asks any relay for anything
-  let record = name === undefined ? undefined : await signRecord([])
   // the keeper calls back after each new reservation (restart, failover): publish the new addresses
   const hook: { onReservation: () => Promise<void> } = { onReservation: async () => {} }
   const node = await createAgentNode({
@@ -269,49 +110,44 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     { dial, log: node.logger.forComponent('agentmesh:resolver') },
     { relays, trust: options.trust ?? {}, ...(options.revoked === undefined ? {} : { revoked: options.revoked }) }
   )
+  const peers = new PeerDialer(node)
   const circuitAddrs = (): string[] =>
     node
       .getMultiaddrs()
       .map((ma) => ma.toString())
       .filter((a) => a.includes('/p2p-circuit/'))
-  let renewTimer: ReturnType<typeof setTimeout> | undefined
-  const dialing = new Map<string, Promise<Connection>>()
-
-  /** An open connection to `peer`: the existing one, the dial already under way, or a new dial. */
-  const connectTo = async (peer: string, addrs: string[], signal: AbortSignal): Promise<Connection> => {
-    const open = node.getConnections().find((c) => c.remotePeer.toString() === peer && c.status === 'open')
-    if (open !== undefined) return open
-    let pending = dialing.get(peer)
-    if (pending === undefined) {
-      pending = node
-        .dial(
-          addrs.map((a) => multiaddr(a)),
-          { signal }
-        )
-        .finally(() => dialing.delete(peer))
-      dialing.set(peer, pending)
-    }
-    return await pending
-  }
-
+  // an agent with a name must hold the right to it before it asks any relay for anything
+  const registration =
+    name === undefined
+      ? undefined
+      : await NameRegistration.create(
+          { dial, addrs: circuitAddrs, log },
+          {
+            signer,
+            name,
+            relays,
+            ttl: options.recordTtl ?? DEFAULT_RECORD_TTL_MS,
+            proofs: () => presenter.delegations()
+          }
+        ).catch(async (err: unknown) => {
+          await node.stop()
+          throw err
+        })
   const register = async (): Promise<void> => {
-    if (name === undefined) return
-    const addrs = circuitAddrs()
-    if (addrs.length === 0) throw new MeshError('UNAVAILABLE', 'no relay granted a reservation')
-    const signed = await signRecord(addrs)
-    record = signed
-    const results = await Promise.allSettled(relays.map(async (relay) => registerRecord(await dial(relay), signed)))
-    if (!results.some((r) => r.status === 'fulfilled')) {
-      throw MeshError.from(results.find((r) => r.status === 'rejected')?.reason, 'UNAVAILABLE')
-    }
+    await registration?.register()
   }
-  const scheduleRenewal = (): void => {
-    renewTimer = setTimeout(() => {
-      register()
-        .catch((err: unknown) => log('renewal failed - %e', err))
-        .finally(scheduleRenewal)
-    }, ttl / 2)
-    renewTimer.unref?.()
+
+  /** The verified record of `target` and an open connection to it through one of its addresses. */
+  const reach = async (target: string, signal: AbortSignal): Promise<{ record: NameRecord; connection: Connection }> => {
+    const record = await resolver.resolve(target, { signal })
+    const addrs = record.addrs.filter((a) => a.endsWith(`/p2p/${record.peer}`))
+    if (addrs.length === 0) throw new MeshError('NOT_FOUND', `the record of ${target} has no usable address`)
+    try {
+      return { record, connection: await peers.connect(record.peer, addrs, signal) }
+    } catch (err) {
+      resolver.invalidate(target)
+      throw new MeshError('UNAVAILABLE', `cannot reach ${target}: ${(err as Error).message}`, { cause: err })
+    }
   }
 
   /** Resolve `target`, dial it through a relay, and run one call with the right capability. */
@@ -326,16 +162,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     const deadline = Date.now() + timeout
     const signal = AbortSignal.any([AbortSignal.timeout(timeout), ...(callOptions.signal ? [callOptions.signal] : [])])
     try {
-      const record = await resolver.resolve(target, { signal })
-      const addrs = record.addrs.filter((a) => a.endsWith(`/p2p/${record.peer}`))
-      if (addrs.length === 0) throw new MeshError('NOT_FOUND', `the record of ${target} has no usable address`)
-      let connection: Connection
-      try {
-        connection = await connectTo(record.peer, addrs, signal)
-      } catch (err) {
-        resolver.invalidate(target)
-        throw new MeshError('UNAVAILABLE', `cannot reach ${target}: ${(err as Error).message}`, { cause: err })
-      }
+      const { record, connection } = await reach(target, signal)
       const once = async (): Promise<unknown> => {
         const auth = await presenter.authFor(connection, intent, args, {
           audience: didFromPeerId(record.peer),
@@ -407,16 +234,14 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         AbortSignal.timeout(cardOptions.timeout ?? DEFAULT_CALL_TIMEOUT_MS),
         ...(cardOptions.signal ? [cardOptions.signal] : [])
       ])
-      const record = await resolver.resolve(target, { signal })
-      const addrs = record.addrs.filter((a) => a.endsWith(`/p2p/${record.peer}`))
-      const connection = await connectTo(record.peer, addrs, signal)
+      const { connection } = await reach(target, signal)
       return await fetchCard(connection, { signal })
     },
     addProofs(proofs) {
       presenter.add(proofs)
     },
     async stop() {
-      clearTimeout(renewTimer)
+      registration?.stop()
       await server.stop()
       await node.stop()
     }
@@ -426,11 +251,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   await node.handle(
     ADMISSION_PROTOCOL,
     (stream) => {
-      if (record === undefined) {
-        stream.abort(new MeshError('PERMISSION_DENIED', 'this peer holds no name'))
-        return
-      }
-      answerAdmission(stream, record).catch((err: unknown) => stream.abort(err as Error))
+      if (registration === undefined) stream.abort(new MeshError('PERMISSION_DENIED', 'this peer holds no name'))
+      else registration.answerAdmission(stream)
     },
     { runOnLimitedConnection: true }
   )
@@ -459,6 +281,6 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     await node.stop()
     throw err
   }
-  if (name !== undefined) scheduleRenewal()
+  registration?.start()
   return agent
 }

@@ -8,10 +8,11 @@
  * ```ts
  * import { MeshError } from 'agentmesh'
  *
+ * let refusal: string | undefined
  * try {
  *   await agent.call('acme/prod/k8s', '/k8s/scale', { replicas: 3 })
  * } catch (err) {
- *   if (MeshError.is(err, 'PERMISSION_DENIED')) console.error('not allowed:', err.message)
+ *   if (MeshError.is(err, 'PERMISSION_DENIED')) refusal = err.message // the UCAN reason, for the planner
  * }
  * ```
  *

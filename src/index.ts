@@ -11,19 +11,13 @@
  * agent.handle('/greet', (args: { who: string }) => `hello ${args.who}`)
  *
  * const orchestrator = await createAgent({ relays: [relay.addrs[0]!] })
- * console.info(await orchestrator.call('acme/prod/demo', '/greet', { who: 'world' }))
+ * const greeting = await orchestrator.call('acme/prod/demo', '/greet', { who: 'world' })
  * ```
  *
  * @packageDocumentation
  */
-export {
-  type Agent,
-  type AgentCallContext,
-  type AgentCallOptions,
-  type AgentHandler,
-  type AgentOptions,
-  createAgent
-} from './agent.ts'
+export { createAgent } from './agent.ts'
+export type { Agent, AgentCallContext, AgentCallOptions, AgentHandler, AgentOptions } from './agent-types.ts'
 export { ERROR_CODES, type ErrorCode, isErrorCode, MeshError, type MeshErrorOptions } from './errors.ts'
 export {
   assertName,

@@ -91,7 +91,7 @@ export interface Relay {
  * import { createRelay } from 'agentmesh'
  *
  * const relay = await createRelay({ listen: ['/ip4/0.0.0.0/tcp/4001/ws'], trust: { acme: acmeDid } })
- * console.info('relay at', relay.addrs[0])
+ * const dialMe = relay.addrs[0] // give this to agents and orchestrators
  * ```
  */
 export async function createRelay(options: RelayOptions = {}): Promise<Relay> {

@@ -46,3 +46,68 @@ export const MAX_RECORD_PROOFS = 8
 
 /** The admission protocol: a relay asks a peer that wants a reservation for its naming right. */
 export const ADMISSION_PROTOCOL = '/agentmesh/admit/1'
+
+/**
+ * The DHT key namespace of name records: kad-dht picks the validator and selector of a key by the
+ * label between its first two slashes.
+ *
+ * @example
+ * ```ts
+ * kadDHT({ validators: { [DHT_NAMESPACE]: validate }, selectors: { [DHT_NAMESPACE]: select } })
+ * ```
+ */
+export const DHT_NAMESPACE = 'agentmesh'
+
+/**
+ * The private Kademlia protocol id of agentmesh nodes, so that the agentmesh DHT never merges with
+ * the public IPFS DHT (`/ipfs/kad/1.0.0`).
+ *
+ * @example
+ * ```ts
+ * agentmeshDht({ trust, protocol: DHT_PROTOCOL })
+ * ```
+ */
+export const DHT_PROTOCOL = '/agentmesh/kad/1.0.0'
+
+/**
+ * Largest encoded name record accepted from or put into the DHT, in bytes (a record holds at most
+ * 16 addresses and 8 delegations: a few KiB).
+ *
+ * @example
+ * ```ts
+ * if (value.length > MAX_DHT_RECORD_BYTES) throw new Error('too large')
+ * ```
+ */
+export const MAX_DHT_RECORD_BYTES = 16 * 1024
+
+/**
+ * Time one DHT resolve may take, in ms, unless the caller's signal says otherwise.
+ *
+ * @example
+ * ```ts
+ * await resolveNameFromDht(dht, name, { trust, timeoutMs: DHT_RESOLVE_TIMEOUT_MS })
+ * ```
+ */
+export const DHT_RESOLVE_TIMEOUT_MS = 10_000
+
+/**
+ * Time one DHT publish may take, in ms, unless the caller's signal says otherwise.
+ *
+ * @example
+ * ```ts
+ * await publishNameRecord(dht, signed, { timeoutMs: DHT_PUBLISH_TIMEOUT_MS })
+ * ```
+ */
+export const DHT_PUBLISH_TIMEOUT_MS = 30_000
+
+/**
+ * Names whose newest `seq` a validator remembers, to refuse a replayed older (still unexpired)
+ * record. js kad-dht stores any valid record a peer puts, without comparing it with the one it
+ * holds (go-libp2p does compare), so the validator keeps this high-water mark itself.
+ *
+ * @example
+ * ```ts
+ * nameRecordValidator(trust, { rememberNames: MAX_DHT_REMEMBERED_NAMES })
+ * ```
+ */
+export const MAX_DHT_REMEMBERED_NAMES = 10_000

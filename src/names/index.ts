@@ -29,35 +29,36 @@ export {
   type VerifyNameRecordOptions,
   verifyNameRecord
 } from './record.ts'
+export {
+  NameRegistration,
+  type NameRegistrationComponents,
+  type NameRegistrationInit
+} from './registration.ts'
 export { NameResolver, type ResolverComponents, type ResolverInit } from './resolver.ts'
 export { type GrantNameOptions, grantName, loadTokens, saveTokens } from './rights.ts'
 export { assertName, isName } from './syntax.ts'
 export {
-  type AgentmeshDhtOptions,
-  agentmeshDht,
-  DHT_NAMESPACE,
-  DHT_PROTOCOL,
-  DHT_PUBLISH_TIMEOUT_MS,
-  DHT_RESOLVE_TIMEOUT_MS,
-  type DhtAddressScope,
-  DhtNameResolver,
   type DhtRecordOptions,
-  type DhtResolverComponents,
-  type DhtResolverInit,
   decodeNameRecordValue,
   encodeNameRecordValue,
-  MAX_DHT_RECORD_BYTES,
-  MAX_DHT_REMEMBERED_NAMES,
-  type NameDht,
   nameFromKey,
   nameKey,
   nameRecordSelector,
   type NameRecordValidatorOptions,
   nameRecordValidator,
+  verifyDhtRecord
+} from './dht-record.ts'
+export {
+  type AgentmeshDhtOptions,
+  agentmeshDht,
+  type DhtAddressScope,
+  DhtNameResolver,
+  type DhtResolverComponents,
+  type DhtResolverInit,
+  type NameDht,
   type PublishNameRecordOptions,
   type PublishResult,
   publishNameRecord,
   type ResolveFromDhtOptions,
-  resolveNameFromDht,
-  verifyDhtRecord
+  resolveNameFromDht
 } from './dht.ts'

@@ -90,7 +90,7 @@ export class NameResolver {
    *
    * @example
    * ```ts
-   * for (const record of await resolver.list('acme/prod')) console.info(record.name, record.peer)
+   * const names = (await resolver.list('acme/prod')).map((record) => record.name)
    * ```
    */
   async list(prefix: string, options: AbortOptions = {}): Promise<NameRecord[]> {

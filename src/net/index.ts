@@ -6,21 +6,17 @@
  * import { createRelayNode } from './index.ts'
  *
  * const node = await createRelayNode({ listen: ['/ip4/127.0.0.1/tcp/0/ws'] })
- * console.info(node.getMultiaddrs())
+ * const addrs = node.getMultiaddrs() // what agents dial
  * ```
  *
  * @packageDocumentation
  */
 export * from './constants.ts'
 export * from './keeper-constants.ts'
-export {
-  RelayKeeper,
-  type RelayKeeperEvents,
-  type RelayKeeperInit,
-  type RelayStatus,
-  relayKeeper
-} from './relay-keeper.ts'
+export { RelayKeeper, relayKeeper } from './relay-keeper.ts'
+export type { RelayKeeperComponents, RelayKeeperEvents, RelayKeeperInit, RelayStatus } from './relay-keeper-types.ts'
 export { fixConnectionListing } from './connection-listing.ts'
+export { PeerDialer } from './peer-dialer.ts'
 export { fixReservationRefresh } from './reservation-refresh.ts'
 export { tuneYamuxWindowUpdates } from './yamux-window.ts'
 export {

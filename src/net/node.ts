@@ -21,7 +21,8 @@ import {
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { fixConnectionListing } from './connection-listing.ts'
 import { fixReservationRefresh } from './reservation-refresh.ts'
-import { relayKeeper, type RelayKeeperInit } from './relay-keeper.ts'
+import { relayKeeper } from './relay-keeper.ts'
+import type { RelayKeeperInit } from './relay-keeper-types.ts'
 import { tuneYamuxWindowUpdates } from './yamux-window.ts'
 
 tuneYamuxWindowUpdates()

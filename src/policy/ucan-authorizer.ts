@@ -147,7 +147,7 @@ function isCid(value: unknown): value is CID {
  *
  * @example
  * ```ts
- * const authorizer = ucanAuthorizer({ trust: { acme: authority.did }, agentDid: agent.did, audit: console.info })
+ * const authorizer = ucanAuthorizer({ trust: { acme: authority.did }, agentDid: agent.did, audit: jsonLinesAuditSink('audit.jsonl') })
  * ```
  */
 export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {

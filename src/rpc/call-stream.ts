@@ -4,8 +4,8 @@
  * @example
  * ```ts
  * const call = orchestrator.stream('acme/prod/k8s', rollout, { deployment: 'web' })
- * for await (const event of call) console.info('progress', event)
- * console.info('done', await call.result)
+ * for await (const event of call) showProgress(event)
+ * const result = await call.result
  * ```
  */
 export interface CallStream<Progress, Result> extends AsyncIterable<Progress> {

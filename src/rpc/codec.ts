@@ -62,7 +62,7 @@ function encodeVarint(n: number): Uint8Array {
  *
  * @example
  * ```ts
- * for await (const value of pipe(stream, decodeMessages({ maxBytes: 1024 }))) console.info(value)
+ * for await (const value of pipe(stream, decodeMessages({ maxBytes: 1024 }))) handle(value)
  * ```
  */
 export function decodeMessages(options: DecodeOptions = {}) {

@@ -68,7 +68,7 @@ function malformed(why: string, cause?: unknown): never {
  *
  * @example
  * ```ts
- * for (const bytes of decodeContainer(header)) console.log(decode(bytes).cid.toString())
+ * const cids = decodeContainer(header).map((bytes) => decode(bytes).cid.toString())
  * ```
  */
 export function decodeContainer(

@@ -17,7 +17,7 @@ const ALL_TAGS: readonly string[] = [...DELEGATION_TAGS, ...INVOCATION_TAGS]
  * @example
  * ```ts
  * const token = decode(bytes)
- * if (token.type === 'delegation') console.log(token.payload.cmd)
+ * const cmd = token.type === 'delegation' ? token.payload.cmd : undefined
  * ```
  */
 export function decode(bytes: Uint8Array): Token {

@@ -6,20 +6,22 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { type Ed25519Signer, generateSigner, peerIdFromDid } from '../../src/identity/index.ts'
-import { NAME_COMMAND } from '../../src/names/constants.ts'
 import {
   agentmeshDht,
   DhtNameResolver,
   encodeNameRecordValue,
+  grantName,
   MAX_DHT_RECORD_BYTES,
+  NAME_COMMAND,
   nameFromKey,
   nameKey,
   nameRecordSelector,
   nameRecordValidator,
   publishNameRecord,
-  resolveNameFromDht
-} from '../../src/names/dht.ts'
-import { grantName, type SignedNameRecord, signNameRecord } from '../../src/names/index.ts'
+  resolveNameFromDht,
+  type SignedNameRecord,
+  signNameRecord
+} from '../../src/names/index.ts'
 import { encodeCbor, invoke } from '../../src/ucan/index.ts'
 import { nowSeconds, rejectsWithCode, sleep } from '../fixtures/mesh.ts'
 import type { KadDHT, SingleKadDHT } from '@libp2p/kad-dht'

@@ -6,7 +6,7 @@ import type { Libp2p } from 'libp2p'
 import { allowAuthenticatedPeers, createAgent, createRelay, grantName, type Relay, type RelayOptions } from '../../src/index.ts'
 import { generateSigner } from '../../src/identity/index.ts'
 import { createAgentNode } from '../../src/net/index.ts'
-import { RelayKeeper, relayKeeper, type RelayKeeperInit, type RelayStatus } from '../../src/net/relay-keeper.ts'
+import { RelayKeeper, type RelayKeeperInit, type RelayStatus, relayKeeper } from '../../src/net/index.ts'
 import { nowSeconds } from '../fixtures/mesh.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
