@@ -10,6 +10,7 @@ import {
   remotePeerString
 } from '../rpc/index.ts'
 import {
+  type Delegation,
   decodeDelegation,
   findChain,
   type RevocationStore,
@@ -52,11 +53,11 @@ export interface UcanAuthorizerInit {
 }
 
 /** What the authorizer keeps per connection: delegations presented on it, by CID. */
-const presented = new WeakMap<Connection, Map<string, Uint8Array>>()
+const presented = new WeakMap<Connection, Map<string, Delegation>>()
 
 /** The delegations presented so far on `connection` (for onward calls made on the caller's behalf). */
 export function presentedProofs(connection: Connection): Uint8Array[] {
-  return [...(presented.get(connection)?.values() ?? [])]
+  return [...(presented.get(connection)?.values() ?? [])].map((d) => d.bytes)
 }
 
 /**
@@ -166,7 +167,7 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
     }
   }
 
-  const remember = (connection: Connection, tokens: Uint8Array[]): Map<string, Uint8Array> => {
+  const remember = (connection: Connection, tokens: Uint8Array[]): Map<string, Delegation> => {
     let store = presented.get(connection)
     if (store === undefined) {
       store = new Map()
@@ -176,7 +177,8 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
       if (store.size >= MAX_PROOFS_PER_CONNECTION) {
         throw new UcanError('MalformedToken', `more than ${MAX_PROOFS_PER_CONNECTION} delegations on one connection`)
       }
-      store.set(decodeDelegation(bytes).cid.toString(), bytes)
+      const delegation = decodeDelegation(bytes)
+      store.set(delegation.cid.toString(), delegation)
     }
     return store
   }
@@ -222,8 +224,7 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
   ): ValidatedChain | undefined => {
     const store = presented.get(connection)
     if (store === undefined || store.size === 0) return undefined
-    const delegations = [...store.values()].map((bytes) => decodeDelegation(bytes))
-    const links = findChain(delegations, holder, cmd, Math.floor(Date.now() / 1000))
+    const links = findChain(store.values(), holder, cmd, Math.floor(Date.now() / 1000))
     if (links === undefined) return undefined
     try {
       const chain = validateChain(

@@ -49,13 +49,17 @@ export class SharedCallStream {
     return this.pending.size
   }
 
-  /** Start a call; returns its id and the promise of its result. */
+  /**
+   * Start a call; returns its id and the promise of its result, or undefined (nothing sent) when the
+   * encoded request is larger than `maxRequestBytes`: such a call belongs on a stream of its own.
+   */
   start(
     cmd: string,
     args: unknown,
     fields: { timeout: number; idem?: string; trace?: string; auth?: unknown },
+    maxRequestBytes: number,
     onProgress?: (data: unknown) => void
-  ): { id: number; result: Promise<unknown> } {
+  ): { id: number; result: Promise<unknown> } | undefined {
     if (this.dead !== undefined) throw this.dead
     const id = this.nextId
     this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1
@@ -64,6 +68,7 @@ export class SharedCallStream {
     if (fields.trace !== undefined) frame.trace = fields.trace
     if (fields.auth !== undefined) frame.auth = fields.auth
     const bytes = encodeMessage(frame)
+    if (bytes.byteLength > maxRequestBytes) return undefined
     const result = new Promise<unknown>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onProgress })
     })

@@ -1,7 +1,7 @@
 import { pipe } from 'it-pipe'
 import { MeshError } from '../errors.ts'
 import { sharedStreamFor } from './channel.ts'
-import { decodeMessages, encodeMessage } from './codec.ts'
+import { decodeMessages } from './codec.ts'
 import {
   DEFAULT_CALL_TIMEOUT_MS,
   FRAME_VERSION,
@@ -65,11 +65,10 @@ export async function callOnConnection(
   if (options.idempotencyKey !== undefined) fields.idem = options.idempotencyKey
   if (options.traceparent !== undefined) fields.trace = options.traceparent
   if (options.auth !== undefined) fields.auth = options.auth
-  const size = encodeMessage({ v: FRAME_VERSION, type: 'req', id: 0, cmd, args, ...fields }).byteLength
-  if (size > SHARED_STREAM_MAX_REQUEST_BYTES) return await callOnOwnStream(connection, cmd, args, fields, options)
   return await callOnSharedStream(connection, cmd, args, fields, options)
 }
 
+/** Run a call on the connection's shared stream, or on a stream of its own when its request is large. */
 async function callOnSharedStream(
   connection: Connection,
   cmd: string,
@@ -90,7 +89,9 @@ async function callOnSharedStream(
     throw new MeshError('UNAVAILABLE', `cannot open an rpc stream: ${(err as Error).message}`, { cause: err })
   }
   const left = Math.max(1, deadlineAt - Date.now())
-  const { id, result } = shared.start(cmd, args, { ...fields, timeout: left }, options.onProgress)
+  const started = shared.start(cmd, args, { ...fields, timeout: left }, SHARED_STREAM_MAX_REQUEST_BYTES, options.onProgress)
+  if (started === undefined) return await callOnOwnStream(connection, cmd, args, { ...fields, timeout: left }, options)
+  const { id, result } = started
   const onAbort = (): void => shared.cancel(id, new MeshError('CANCELLED', 'the call was cancelled by the caller'))
   const timer = setTimeout(
     () => shared.cancel(id, new MeshError('DEADLINE_EXCEEDED', `no result within ${fields.timeout} ms`)),
