@@ -44,3 +44,9 @@ export const RESERVATION_CONCURRENCY = 8
  * alone kept a relay core busy. yamux's own keep-alive (every 30 s) keeps NAT mappings open.
  */
 export const AGENT_PING_INTERVAL_MS = 60_000
+
+/**
+ * How long after a connection opens libp2p's identify runs on it, in ms. Identify off the cold-call
+ * path: a first call through a relay is done in about 20 ms on loopback.
+ */
+export const IDENTIFY_DELAY_MS = 100

@@ -26,3 +26,4 @@ export {
   type RelayLimits,
   type RelayNodeOptions
 } from './node.ts'
+export { deferredIdentify } from './deferred-identify.ts'

@@ -2,7 +2,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
-import { identify } from '@libp2p/identify'
+import type { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
@@ -20,6 +20,7 @@ import {
 } from './constants.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { fixConnectionListing } from './connection-listing.ts'
+import { deferredIdentify } from './deferred-identify.ts'
 import { fixReservationRefresh } from './reservation-refresh.ts'
 import { relayKeeper } from './relay-keeper.ts'
 import type { RelayKeeperInit } from './relay-keeper-types.ts'
@@ -83,6 +84,14 @@ export interface AgentNodeOptions {
 /** The services every agentmesh node runs. */
 export type MeshServices = { identify: ReturnType<ReturnType<typeof identify>> }
 
+/**
+ * Relays come from the agent's configuration only, never from whoever speaks the hop protocol. This
+ * filter makes libp2p's relay discovery ignore every peer. Without it, identify of a configured relay
+ * made the transport ask that relay again for a "discovered" reservation, and the failure of that
+ * second request dropped the configured one (libp2p circuit-relay-v2 4.2).
+ */
+const NO_RELAY_DISCOVERY = { has: (): boolean => true, add: (): void => {}, remove: (): void => {} }
+
 /** Build and start the libp2p node of a relay: the only role that listens. */
 export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p> {
   const limits = options.limits ?? {}
@@ -104,7 +113,7 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
       maxIncomingPendingConnections: RELAY_MAX_PENDING_INBOUND
     },
     services: {
-      identify: identify(),
+      identify: deferredIdentify(),
       relay: circuitRelayServer({
         reservations: {
           maxReservations: limits.maxReservations ?? MAX_RESERVATIONS,
@@ -142,13 +151,14 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
       ...(extra.transports ?? [webSockets(), tcp()]),
       circuitRelayTransport({
         reservationCompletionTimeout: RESERVATION_TIMEOUT_MS,
-        reservationConcurrency: RESERVATION_CONCURRENCY
+        reservationConcurrency: RESERVATION_CONCURRENCY,
+        discoveryFilter: NO_RELAY_DISCOVERY
       })
     ],
     // no listen address: the relay keeper reserves circuit slots itself, and keeps them
     addresses: { ...extra.addresses },
     services: {
-      identify: identify(),
+      identify: deferredIdentify(),
       ...(options.directUpgrade === false ? {} : { dcutr: dcutr() }),
       ...(options.relays.length === 0 ? {} : { relayKeeper: relayKeeper({ relays: options.relays, ...options.keeper }) }),
       ...extra.services

@@ -23,6 +23,7 @@ import {
   signNameRecord
 } from '../../src/names/index.ts'
 import { encodeCbor, invoke } from '../../src/ucan/index.ts'
+import { waitFor } from '../fixtures/wait.ts'
 import { nowSeconds, rejectsWithCode, sleep } from '../fixtures/mesh.ts'
 import type { KadDHT, SingleKadDHT } from '@libp2p/kad-dht'
 
@@ -42,14 +43,6 @@ async function startDhtNode(trust: Record<string, string>): Promise<DhtNode> {
       dht: agentmeshDht({ trust, clientMode: false, addresses: 'all' })
     }
   })) as unknown as DhtNode
-}
-
-async function waitFor(what: string, check: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(50)
-  }
 }
 
 function routingTableSize(node: DhtNode): number {

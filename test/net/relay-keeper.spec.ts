@@ -8,6 +8,7 @@ import { generateSigner } from '../../src/identity/index.ts'
 import { createAgentNode } from '../../src/net/index.ts'
 import { RelayKeeper, type RelayKeeperInit, type RelayStatus, relayKeeper } from '../../src/net/index.ts'
 import { nowSeconds } from '../fixtures/mesh.ts'
+import { waitFor } from '../fixtures/wait.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 /** A TCP port that was free a moment ago, so a relay can be restarted on the same address. */
@@ -68,15 +69,6 @@ async function startKeeper(
   }
   await node.start()
   return { node, peerId: node.peerId.toString(), keeper, events, hooked }
-}
-
-async function waitFor(what: string, check: () => boolean, timeout = 10_000): Promise<number> {
-  const started = Date.now()
-  while (!check()) {
-    if (Date.now() - started > timeout) throw new Error(`timed out after ${timeout} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  return Date.now() - started
 }
 
 const silentLogger = {
