@@ -44,6 +44,7 @@ const config = quick
       concurrency: [1, 16, 64],
       large: [{ size: 1 << 20, calls: 4, maxMs: 1_500 }],
       coldReps: 4,
+      coldWarmup: 1,
       budgetMs: 110_000,
       authCost: {
         reps: 2,
@@ -79,6 +80,7 @@ const config = quick
         { size: 64 << 20, calls: 2, maxMs: 30_000 }
       ],
       coldReps: 15,
+      coldWarmup: 3,
       budgetMs: 40 * 60_000,
       authCost: {
         reps: 5,
@@ -332,7 +334,7 @@ async function runSystem(spec: SystemSpec, ctx: Context, deadline: number): Prom
     if (spec.cold === true && Date.now() < deadline) {
       const cold = await caller.request<{ samples: { totalMs: number; firstMs: number }[] }>(
         'cold',
-        { reps: config.coldReps, ms: quick ? 3_000 : 60_000 },
+        { reps: config.coldReps, warmup: config.coldWarmup, ms: quick ? 3_000 : 60_000 },
         120_000
       )
       if (cold.samples.length > 0) {

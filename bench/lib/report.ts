@@ -147,7 +147,7 @@ export function renderMarkdown(results: Results): string {
       'Small calls carry ~100-byte args and result. Latency is sequential (concurrency 1); ' +
       'throughput is calls/s with N calls in flight. Each figure is the median over repetitions ' +
       `(${String(results.config.reps)}); p99 is the median of the per-repetition p99s. ` +
-      'Cold = new client from nothing (node start, resolve, dial, first result). ' +
+      'Cold = new client from nothing (node start, resolve, dial, first result), after a few discarded cold calls that compile the code. ' +
       "agentmesh rows take the production path: deny by default, each call carries the caller's UCAN " +
       'chain and the agent validates it, except the "no UCAN" row (allowAuthenticatedPeers).'
   )
@@ -219,6 +219,12 @@ export function renderMarkdown(results: Results): string {
   const colds = results.systems.filter((s) => s.cold !== undefined)
   if (colds.length > 0) {
     lines.push('## Cold calls')
+    lines.push('')
+    lines.push(
+      'Total: from creating the client to its first result. First call: from a started client. A started ' +
+        'agentmesh node holds no connection, so its first call dials the relay, resolves the name, dials the ' +
+        'circuit, runs the noise handshake and makes the call; a NATS client is already connected when it has started.'
+    )
     lines.push('')
     lines.push('| system | total p50 ms | total p90 ms | first call p50 ms (client already started) | reps |')
     lines.push('| --- | ---: | ---: | ---: | ---: |')

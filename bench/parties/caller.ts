@@ -130,6 +130,8 @@ await serveParty(async () => {
           if (driver.cold === undefined) return { samples: [] }
           const samples = []
           const deadline = performance.now() + num(command, 'ms', 10_000)
+          // warm-up: the first cold calls of a process also compile the cold path's code
+          for (let i = 0; i < num(command, 'warmup', 0) && performance.now() < deadline; i++) await driver.cold(target)
           for (let i = 0; i < num(command, 'reps', 5) && performance.now() < deadline; i++) {
             samples.push(await driver.cold(target))
           }
