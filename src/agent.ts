@@ -137,6 +137,24 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     await registration?.register()
   }
 
+  // the did:key of each record's peer, derived once (parsing a PeerId and encoding a did:key per call showed in profiles)
+  const audiences = new WeakMap<NameRecord, string>()
+  const audienceOf = (record: NameRecord): string => {
+    let did = audiences.get(record)
+    if (did === undefined) {
+      did = didFromPeerId(record.peer)
+      audiences.set(record, did)
+    }
+    return did
+  }
+
+  /** The cached record of `target` and the connection in use to it, when both are at hand. */
+  const reachable = (target: string): { record: NameRecord; connection: Connection } | undefined => {
+    const record = resolver.cached(target)
+    const connection = record === undefined ? undefined : peers.openTo(record.peer)
+    return record === undefined || connection === undefined ? undefined : { record, connection }
+  }
+
   /** The verified record of `target` and an open connection to it through one of its addresses. */
   const reach = async (target: string, signal: AbortSignal): Promise<{ record: NameRecord; connection: Connection }> => {
     const record = await resolver.resolve(target, { signal })
@@ -160,12 +178,18 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   ): Promise<unknown> => {
     const timeout = callOptions.timeout ?? DEFAULT_CALL_TIMEOUT_MS
     const deadline = Date.now() + timeout
-    const signal = AbortSignal.any([AbortSignal.timeout(timeout), ...(callOptions.signal ? [callOptions.signal] : [])])
+    // resolving and dialing need a deadline of their own; a call on a connection already open does not
+    let signal: AbortSignal | undefined
+    const deadlineSignal = (): AbortSignal => {
+      signal = AbortSignal.timeout(timeout)
+      if (callOptions.signal !== undefined) signal = AbortSignal.any([signal, callOptions.signal])
+      return signal
+    }
     try {
-      const { record, connection } = await reach(target, signal)
+      const { record, connection } = reachable(target) ?? (await reach(target, deadlineSignal()))
       const once = async (): Promise<unknown> => {
         const auth = await presenter.authFor(connection, intent, args, {
-          audience: didFromPeerId(record.peer),
+          audience: audienceOf(record),
           ...(callOptions.signed === undefined ? {} : { signed: callOptions.signed }),
           ...(callOptions.proofs === undefined ? {} : { extra: callOptions.proofs })
         })
@@ -188,7 +212,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       }
     } catch (err) {
       if (callOptions.signal?.aborted === true) throw new MeshError('CANCELLED', 'the call was cancelled by the caller')
-      if (signal.aborted && !MeshError.is(err, 'DEADLINE_EXCEEDED')) {
+      if (signal?.aborted === true && !MeshError.is(err, 'DEADLINE_EXCEEDED')) {
         throw new MeshError('DEADLINE_EXCEEDED', `no result within ${timeout} ms`)
       }
       throw MeshError.from(err, 'UNAVAILABLE')

@@ -15,10 +15,16 @@ export class PeerDialer {
     this.node = node
   }
 
+  /** The open connection to `peer` in use, if there is one. */
+  openTo(peer: string): Connection | undefined {
+    const known = this.open.get(peer)
+    return known?.status === 'open' ? known : undefined
+  }
+
   /** An open connection to `peer`: the one in use, the dial already under way, or a new dial to `addrs`. */
   async connect(peer: string, addrs: string[], signal: AbortSignal): Promise<Connection> {
-    const known = this.open.get(peer)
-    if (known?.status === 'open') return known
+    const known = this.openTo(peer)
+    if (known !== undefined) return known
     let pending = this.dialing.get(peer)
     if (pending === undefined) {
       pending = this.node
