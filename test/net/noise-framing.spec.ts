@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { tcp } from '@libp2p/tcp'
+import type { Stream } from '@libp2p/interface'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { noiseWithCheapFraming } from '../../src/net/index.ts'
+
+const ECHO = '/test/echo/1'
+
+async function startNode(encrypter: ReturnType<typeof noise>, listen: string[] = []): Promise<Libp2p> {
+  const node = await createLibp2p({
+    addresses: { listen },
+    transports: [tcp()],
+    connectionEncrypters: [encrypter],
+    streamMuxers: [yamux()]
+  })
+  await node.handle(ECHO, (stream) => {
+    stream.addEventListener('message', (evt) => {
+      stream.send(evt.data.subarray())
+    })
+    stream.addEventListener('remoteCloseWrite', () => {
+      void stream.close()
+    })
+  })
+  return node
+}
+
+/** Send `bytes` on `stream` and read back as many bytes. */
+async function echo(stream: Stream, bytes: Uint8Array): Promise<Uint8Array> {
+  const received = new Uint8Array(bytes.byteLength)
+  let at = 0
+  const done = new Promise<void>((resolve) => {
+    const onMessage = (evt: { data: { subarray(): Uint8Array } }): void => {
+      const chunk = evt.data.subarray()
+      received.set(chunk, at)
+      at += chunk.byteLength
+      if (at >= bytes.byteLength) {
+        stream.removeEventListener('message', onMessage)
+        resolve()
+      }
+    }
+    stream.addEventListener('message', onMessage)
+  })
+  if (!stream.send(bytes)) await stream.onDrain()
+  await done
+  return received
+}
+
+/** Count the RangeErrors constructed while `work` runs. */
+async function countRangeErrors(work: () => Promise<void>): Promise<number> {
+  const original = globalThis.RangeError
+  let made = 0
+  globalThis.RangeError = new Proxy(original, {
+    construct(target, args) {
+      made++
+      return Reflect.construct(target, args) as object
+    },
+    apply(target, self, args) {
+      made++
+      return Reflect.apply(target, self, args) as unknown
+    }
+  })
+  try {
+    await work()
+  } finally {
+    globalThis.RangeError = original
+  }
+  return made
+}
+
+describe('noise with cheap framing (real libp2p nodes over TCP)', () => {
+  const nodes: Libp2p[] = []
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
+  })
+
+  async function pair(local: ReturnType<typeof noise>, remote: ReturnType<typeof noise>): Promise<Stream> {
+    const listener = await startNode(remote, ['/ip4/127.0.0.1/tcp/0'])
+    const dialer = await startNode(local)
+    nodes.push(listener, dialer)
+    const connection = await dialer.dial(listener.getMultiaddrs())
+    return await connection.newStream(ECHO)
+  }
+
+  it('carries every byte of messages from 1 byte to 1 MiB, across noise frame boundaries, both ways', async () => {
+    const stream = await pair(noiseWithCheapFraming(), noiseWithCheapFraming())
+    for (const size of [1, 2, 3, 100, 65_519, 65_535, 65_536, 200_001, 1 << 20]) {
+      const bytes = new Uint8Array(size).map((_, i) => (i * 31 + size) & 0xff)
+      assert.deepEqual(await echo(stream, bytes), bytes, `${size} bytes came back unchanged`)
+    }
+  })
+
+  it('speaks plain noise: a node with cheap framing and one without understand each other', async () => {
+    const stream = await pair(noiseWithCheapFraming(), noise())
+    const bytes = new Uint8Array(100_000).map((_, i) => i & 0xff)
+    assert.deepEqual(await echo(stream, bytes), bytes)
+  })
+
+  it('builds no error per received message (plain noise builds one each)', async () => {
+    const messages = 300
+    const small = new Uint8Array(100).fill(7)
+    const run = async (stream: Stream): Promise<number> =>
+      await countRangeErrors(async () => {
+        for (let i = 0; i < messages; i++) await echo(stream, small)
+      })
+    const plain = await run(await pair(noise(), noise()))
+    const cheap = await run(await pair(noiseWithCheapFraming(), noiseWithCheapFraming()))
+    assert.ok(plain >= messages, `plain noise built ${plain} RangeErrors for ${messages} round trips`)
+    assert.ok(cheap < 10, `cheap framing built ${cheap} RangeErrors for ${messages} round trips`)
+  })
+})
