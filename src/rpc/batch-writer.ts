@@ -1,9 +1,12 @@
 import type { Stream } from '@libp2p/interface'
 
 /**
- * Coalesces the frames written to a stream in the same tick into one `send()`: under load, many
- * small frames become one yamux frame, one noise frame and one socket write instead of one each.
- * Honours backpressure: while the stream needs draining, frames wait in the batch.
+ * Coalesces the frames written to a stream during one turn of the event loop into one `send()`:
+ * under load, many small frames become one yamux frame, one noise frame and one socket write instead
+ * of one each. The flush runs in `setImmediate`, after the I/O callbacks of the turn and every
+ * promise they resolved: a microtask flush ran before the next answer's continuation could add its
+ * frame, so batches held 1.00 frame on average (measured at 64 calls in flight). Honours
+ * backpressure: while the stream needs draining, frames wait in the batch.
  */
 export class BatchWriter {
   private readonly stream: Stream
@@ -16,23 +19,24 @@ export class BatchWriter {
     this.stream = stream
   }
 
-  /** Queue `bytes`; they are sent with whatever else is queued before the next tick. */
+  /** Queue `bytes`; they are sent with whatever else is queued during this turn of the event loop. */
   write(bytes: Uint8Array): void {
     this.parts.push(bytes)
     this.size += bytes.byteLength
     if (!this.scheduled && !this.draining) {
       this.scheduled = true
-      queueMicrotask(() => this.flush())
+      setImmediate(() => this.flush())
     }
   }
 
-  /** Resolves once the stream can take more (immediately unless it is draining). */
+  /** Resolves once everything queued has been handed to the stream and the stream can take more. */
   async ready(options?: { signal?: AbortSignal }): Promise<void> {
     while (this.draining || this.size > 0) {
       if (this.stream.status !== 'open') return
-      await this.stream.onDrain(options)
-      if (!this.draining && this.size === 0) return
-      await new Promise<void>((resolve) => queueMicrotask(resolve))
+      options?.signal?.throwIfAborted()
+      if (this.draining) await this.stream.onDrain(options)
+      // a flush is scheduled for the end of this turn of the event loop: let it run
+      else await new Promise<void>((resolve) => setImmediate(resolve))
     }
   }
 
