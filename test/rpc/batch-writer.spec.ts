@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { tcp } from '@libp2p/tcp'
+import type { Stream } from '@libp2p/interface'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { BatchWriter } from '../../src/rpc/batch-writer.ts'
+import { BATCH_MAX_BYTES, BATCH_MAX_FRAMES } from '../../src/rpc/constants.ts'
+
+const SINK = '/test/sink/1'
+
+describe('batch writer (a real yamux stream over TCP)', () => {
+  const nodes: Libp2p[] = []
+  let received: Uint8Array[] = []
+  let stream: Stream
+  let sends: number
+
+  beforeEach(async () => {
+    received = []
+    const start = async (listen: string[]): Promise<Libp2p> =>
+      await createLibp2p({ addresses: { listen }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+    const listener = await start(['/ip4/127.0.0.1/tcp/0'])
+    const dialer = await start([])
+    nodes.push(listener, dialer)
+    await listener.handle(SINK, (s) => {
+      s.addEventListener('message', (evt) => received.push(evt.data.subarray()))
+    })
+    stream = await (await dialer.dial(listener.getMultiaddrs())).newStream(SINK)
+    sends = 0
+    const send = stream.send.bind(stream)
+    stream.send = (data) => {
+      sends++
+      return send(data)
+    }
+  })
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
+  })
+
+  async function arrived(bytes: number): Promise<Uint8Array> {
+    const deadline = Date.now() + 5_000
+    while (received.reduce((n, r) => n + r.byteLength, 0) < bytes) {
+      if (Date.now() > deadline) throw new Error('the bytes never arrived')
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    const all = new Uint8Array(bytes)
+    let at = 0
+    for (const r of received) {
+      all.set(r, at)
+      at += r.byteLength
+    }
+    return all
+  }
+
+  it('sends the frames written in one turn of the event loop as one write, in order', async () => {
+    const writer = new BatchWriter(stream)
+    const frames = Array.from({ length: 10 }, (_, i) => new Uint8Array(100).fill(i))
+    for (const f of frames) writer.write(f)
+    assert.equal(sends, 0, 'nothing is sent before the turn ends')
+    assert.equal(writer.pending, 1_000)
+    await writer.ready()
+    assert.equal(sends, 1)
+    assert.equal(writer.pending, 0)
+    const all = await arrived(1_000)
+    frames.forEach((f, i) => assert.deepEqual(all.subarray(i * 100, i * 100 + 100), f))
+  })
+
+  it(`sends a batch as soon as it holds ${BATCH_MAX_FRAMES} frames, and the rest at the end of the turn`, async () => {
+    const writer = new BatchWriter(stream)
+    for (let i = 0; i < 2 * BATCH_MAX_FRAMES + 5; i++) writer.write(new Uint8Array(10).fill(i))
+    assert.equal(sends, 2, 'two full batches went at once')
+    await writer.ready()
+    assert.equal(sends, 3)
+    const all = await arrived((2 * BATCH_MAX_FRAMES + 5) * 10)
+    assert.equal(all[all.byteLength - 1], 2 * BATCH_MAX_FRAMES + 4)
+  })
+
+  it(`sends a frame of ${BATCH_MAX_BYTES} bytes or more at once`, async () => {
+    const writer = new BatchWriter(stream)
+    writer.write(new Uint8Array(BATCH_MAX_BYTES).fill(9))
+    assert.equal(sends, 1)
+    assert.equal(writer.pending, 0)
+    assert.equal((await arrived(BATCH_MAX_BYTES))[BATCH_MAX_BYTES - 1], 9)
+  })
+})
