@@ -27,4 +27,4 @@ export {
   type RelayNodeOptions
 } from './node.ts'
 export { deferredIdentify } from './deferred-identify.ts'
-export { noiseWithCheapFraming } from './noise-framing.ts'
+export { tunedNoise } from './tuned-noise.ts'

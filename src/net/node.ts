@@ -20,7 +20,7 @@ import {
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { fixConnectionListing } from './connection-listing.ts'
 import { deferredIdentify } from './deferred-identify.ts'
-import { noiseWithCheapFraming } from './noise-framing.ts'
+import { tunedNoise } from './tuned-noise.ts'
 import { fixReservationRefresh } from './reservation-refresh.ts'
 import { relayKeeper } from './relay-keeper.ts'
 import type { RelayKeeperInit } from './relay-keeper-types.ts'
@@ -103,7 +103,7 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
       ? {}
       : { connectionGater: { denyInboundRelayReservation: options.denyReservation } }),
     transports: options.transports ?? [webSockets(), tcp()],
-    connectionEncrypters: [noiseWithCheapFraming()],
+    connectionEncrypters: [tunedNoise()],
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
     // the relay does not ping its thousands of agents: they ping it, and notice when it goes away
     connectionMonitor: { enabled: false },
@@ -138,7 +138,7 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
   const extra = options.libp2p ?? {}
   const node = await createLibp2p({
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
-    connectionEncrypters: [noiseWithCheapFraming()],
+    connectionEncrypters: [tunedNoise()],
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
     connectionMonitor: { pingInterval: AGENT_PING_INTERVAL_MS, ...extra.connectionMonitor },
     connectionManager: {

@@ -4,7 +4,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import type { Stream } from '@libp2p/interface'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { noiseWithCheapFraming } from '../../src/net/index.ts'
+import { tunedNoise } from '../../src/net/index.ts'
 
 const ECHO = '/test/echo/1'
 
@@ -69,7 +69,7 @@ async function countRangeErrors(work: () => Promise<void>): Promise<number> {
   return made
 }
 
-describe('noise with cheap framing (real libp2p nodes over TCP)', () => {
+describe('tuned noise (real libp2p nodes over TCP)', () => {
   const nodes: Libp2p[] = []
   afterEach(async () => {
     await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
@@ -84,15 +84,15 @@ describe('noise with cheap framing (real libp2p nodes over TCP)', () => {
   }
 
   it('carries every byte of messages from 1 byte to 1 MiB, across noise frame boundaries, both ways', async () => {
-    const stream = await pair(noiseWithCheapFraming(), noiseWithCheapFraming())
+    const stream = await pair(tunedNoise(), tunedNoise())
     for (const size of [1, 2, 3, 100, 65_519, 65_535, 65_536, 200_001, 1 << 20]) {
       const bytes = new Uint8Array(size).map((_, i) => (i * 31 + size) & 0xff)
       assert.deepEqual(await echo(stream, bytes), bytes, `${size} bytes came back unchanged`)
     }
   })
 
-  it('speaks plain noise: a node with cheap framing and one without understand each other', async () => {
-    const stream = await pair(noiseWithCheapFraming(), noise())
+  it('speaks plain noise: a tuned node and a plain one understand each other, small frames and large', async () => {
+    const stream = await pair(tunedNoise(), noise())
     const bytes = new Uint8Array(100_000).map((_, i) => i & 0xff)
     assert.deepEqual(await echo(stream, bytes), bytes)
   })
@@ -105,8 +105,8 @@ describe('noise with cheap framing (real libp2p nodes over TCP)', () => {
         for (let i = 0; i < messages; i++) await echo(stream, small)
       })
     const plain = await run(await pair(noise(), noise()))
-    const cheap = await run(await pair(noiseWithCheapFraming(), noiseWithCheapFraming()))
+    const cheap = await run(await pair(tunedNoise(), tunedNoise()))
     assert.ok(plain >= messages, `plain noise built ${plain} RangeErrors for ${messages} round trips`)
-    assert.ok(cheap < 10, `cheap framing built ${cheap} RangeErrors for ${messages} round trips`)
+    assert.ok(cheap < 10, `tuned noise built ${cheap} RangeErrors for ${messages} round trips`)
   })
 })
