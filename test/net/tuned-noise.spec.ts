@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import net from 'node:net'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
@@ -7,6 +8,8 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { tunedNoise } from '../../src/net/index.ts'
 
 const ECHO = '/test/echo/1'
+const SINK = '/test/sink/1'
+let sunk = 0
 
 async function startNode(encrypter: ReturnType<typeof noise>, listen: string[] = []): Promise<Libp2p> {
   const node = await createLibp2p({
@@ -21,6 +24,11 @@ async function startNode(encrypter: ReturnType<typeof noise>, listen: string[] =
     })
     stream.addEventListener('remoteCloseWrite', () => {
       void stream.close()
+    })
+  })
+  await node.handle(SINK, (stream) => {
+    stream.addEventListener('message', (evt) => {
+      sunk += evt.data.byteLength
     })
   })
   return node
@@ -45,6 +53,23 @@ async function echo(stream: Stream, bytes: Uint8Array): Promise<Uint8Array> {
   if (!stream.send(bytes)) await stream.onDrain()
   await done
   return received
+}
+
+/** Count the socket writes (system calls) while `work` runs. */
+async function countSocketWrites(work: () => Promise<void>): Promise<number> {
+  const proto = net.Socket.prototype as unknown as { _writeGeneric: (...args: unknown[]) => unknown }
+  const original = proto._writeGeneric
+  let writes = 0
+  proto._writeGeneric = function (this: unknown, ...args: unknown[]) {
+    writes++
+    return original.apply(this, args)
+  }
+  try {
+    await work()
+  } finally {
+    proto._writeGeneric = original
+  }
+  return writes
 }
 
 /** Count the RangeErrors constructed while `work` runs. */
@@ -108,5 +133,29 @@ describe('tuned noise (real libp2p nodes over TCP)', () => {
     const cheap = await run(await pair(tunedNoise(), tunedNoise()))
     assert.ok(plain >= messages, `plain noise built ${plain} RangeErrors for ${messages} round trips`)
     assert.ok(cheap < 10, `tuned noise built ${cheap} RangeErrors for ${messages} round trips`)
+  })
+
+  it('hands each write to the socket as one buffer (plain noise writes every piece on its own)', async () => {
+    const messages = 100
+    const payload = new Uint8Array(4_096).fill(3)
+    const run = async (local: ReturnType<typeof noise>, remote: ReturnType<typeof noise>): Promise<number> => {
+      const listener = await startNode(remote, ['/ip4/127.0.0.1/tcp/0'])
+      const dialer = await startNode(local)
+      nodes.push(listener, dialer)
+      const stream = await (await dialer.dial(listener.getMultiaddrs())).newStream(SINK)
+      sunk = 0
+      const writes = await countSocketWrites(async () => {
+        for (let i = 0; i < messages; i++) {
+          if (!stream.send(payload)) await stream.onDrain()
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+        while (sunk < messages * payload.byteLength) await new Promise((resolve) => setTimeout(resolve, 5))
+      })
+      return writes / messages
+    }
+    const plain = await run(noise(), noise())
+    const tuned = await run(tunedNoise(), noise())
+    assert.ok(plain >= 2, `plain noise: ${plain} socket writes per message`)
+    assert.ok(tuned <= 1.2, `tuned noise: ${tuned} socket writes per message`)
   })
 })
