@@ -1,5 +1,6 @@
 import type { Stream } from '@libp2p/interface'
 import { BATCH_MAX_BYTES, BATCH_MAX_FRAMES } from './constants.ts'
+import { drained } from './drain.ts'
 
 /**
  * Coalesces the frames written to a stream during one turn of the event loop into one `send()`:
@@ -16,6 +17,8 @@ export class BatchWriter {
   private size = 0
   private scheduled = false
   private draining = false
+  /** Set once a send failed: the stream was aborted and nothing more is written. */
+  private failed = false
 
   constructor(stream: Stream) {
     this.stream = stream
@@ -23,6 +26,7 @@ export class BatchWriter {
 
   /** Queue `bytes`; they are sent with whatever else is queued during this turn of the event loop. */
   write(bytes: Uint8Array): void {
+    if (this.failed) return
     this.parts.push(bytes)
     this.size += bytes.byteLength
     if (this.draining) return
@@ -40,9 +44,9 @@ export class BatchWriter {
   /** Resolves once everything queued has been handed to the stream and the stream can take more. */
   async ready(options?: { signal?: AbortSignal }): Promise<void> {
     while (this.draining || this.size > 0) {
-      if (this.stream.status !== 'open') return
+      if (this.failed || this.stream.status !== 'open') return
       options?.signal?.throwIfAborted()
-      if (this.draining) await this.stream.onDrain(options)
+      if (this.draining) await drained(this.stream, options)
       // a flush is scheduled for the end of this turn of the event loop: let it run
       else await new Promise<void>((resolve) => setImmediate(resolve))
     }
@@ -51,6 +55,11 @@ export class BatchWriter {
   /** Bytes waiting to be sent. */
   get pending(): number {
     return this.size
+  }
+
+  /** Bytes written and not yet taken by the transport: those waiting here and in the stream's buffer. */
+  get backlog(): number {
+    return this.size + this.stream.writeBufferLength
   }
 
   private send(): void {
@@ -73,10 +82,18 @@ export class BatchWriter {
     }
     this.parts = []
     this.size = 0
-    if (!this.stream.send(bytes)) {
+    let more: boolean
+    try {
+      more = this.stream.send(bytes)
+    } catch (err) {
+      // the transport under the stream failed (the stream has been aborted): write nothing more
+      this.failed = true
+      this.stream.abort(err as Error)
+      return
+    }
+    if (!more) {
       this.draining = true
-      this.stream
-        .onDrain()
+      drained(this.stream)
         .catch(() => {})
         .finally(() => {
           this.draining = false

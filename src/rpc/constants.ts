@@ -62,3 +62,10 @@ export const BATCH_MAX_FRAMES = 32
 
 /** Bytes a call stream gathers into one write at most, for the same reason. */
 export const BATCH_MAX_BYTES = 16 * 1024
+
+/**
+ * Answers an agent lets wait for one caller's stream before it stops reading that caller's requests,
+ * in bytes. A caller that does not read its answers (or stops granting yamux window) then stops
+ * being read too: its requests wait in its own buffers, not in the agent's memory.
+ */
+export const MAX_ANSWER_BACKLOG_BYTES = 4 * 1024 * 1024

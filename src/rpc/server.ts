@@ -1,11 +1,13 @@
 import { pipe } from 'it-pipe'
 import { MeshError } from '../errors.ts'
 import { BatchWriter } from './batch-writer.ts'
+import { drained } from './drain.ts'
 import { decodeMessages, encodeMessage } from './codec.ts'
 import {
   DEFAULT_CALL_TIMEOUT_MS,
   FRAME_VERSION,
   IDEMPOTENCY_WINDOW_MS,
+  MAX_ANSWER_BACKLOG_BYTES,
   MAX_CALL_TIMEOUT_MS,
   MAX_CALLS_PER_CALLER,
   MAX_CALLS_PER_STREAM,
@@ -189,6 +191,7 @@ export class IntentServer implements Startable {
           else this.perCaller.set(peer, left)
         })
         running.add(run)
+        if (writer.backlog > MAX_ANSWER_BACKLOG_BYTES) await this.waitForReader(stream, writer)
       }
     } catch (err) {
       // The byte stream cannot be resynchronised after a bad prefix or body: answer, then end it.
@@ -201,6 +204,22 @@ export class IntentServer implements Startable {
     stream.removeEventListener('close', onClose)
     await writer.ready().catch(() => {})
     if (stream.status === 'open') await stream.close().catch(() => {})
+  }
+
+  /**
+   * Stop reading `stream` until its answers have been taken: pausing the stream stops yamux window
+   * updates, so the caller cannot send more than its current window meanwhile.
+   */
+  private async waitForReader(stream: Stream, writer: BatchWriter): Promise<void> {
+    this.log('caller on %s is not reading its answers (%d bytes waiting): pausing its requests', stream.id, writer.backlog)
+    stream.pause()
+    try {
+      await writer.ready()
+    } catch {
+      // the stream closed or failed: the read loop ends on its own
+    } finally {
+      if (stream.status === 'open') stream.resume()
+    }
   }
 
   /** Refuse a request at once when the agent is stopping or a limit is reached; undefined admits it. */
@@ -350,6 +369,6 @@ export async function sendFrame(stream: Stream, frame: Frame, options?: AbortOpt
 }
 
 async function sendBytes(stream: Stream, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
-  if (stream.writableNeedsDrain) await stream.onDrain(options)
-  if (!stream.send(bytes)) await stream.onDrain(options)
+  await drained(stream, options)
+  if (!stream.send(bytes)) await drained(stream, options)
 }

@@ -83,6 +83,32 @@ describe('hostile bytes on real streams get a typed error and nothing else break
     assert.equal((answers[0] as { result: unknown }).result, 'bytewise')
   })
 
+  it('stops reading a caller that does not read its answers: about 4 MiB of answers wait, not 17 MiB (memory exhaustion)', async () => {
+    let answered = 0
+    mesh.agent.handle('/count', (args: unknown) => {
+      answered++
+      return args
+    })
+    const stream = await toAgent.newStream(RPC_PROTOCOL, { runOnLimitedConnection: true })
+    // a caller that never reads: it grants the agent no more yamux window than the first
+    stream.pause()
+    const args = new Uint8Array(60 * 1024).fill(1)
+    const calls = 300 // 300 answers of 60 KiB: about 17.6 MiB if the agent kept answering
+    for (let id = 1; id <= calls; id++) {
+      stream.send(encodeMessage({ v: 1, type: 'req', id, cmd: '/count', args, timeout: 30_000, auth: auth() }))
+    }
+    let before = -1
+    for (let i = 0; i < 60 && answered !== before; i++) {
+      before = answered
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    // 4 MiB of 60 KiB answers is about 70; the calls already admitted when the agent paused add a few
+    assert.ok(answered >= 40, `the agent answered until its backlog filled (${answered} calls)`)
+    assert.ok(answered <= 150, `the agent stopped taking requests it could not deliver (${answered} of ${calls} answered)`)
+    await stillServes()
+    stream.abort(new Error('done'))
+  })
+
   it('answers garbage on /agentmesh/dir/1 with an error and the relay keeps resolving', async () => {
     for (const garbage of [
       randomBytes(64),
