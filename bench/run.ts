@@ -65,6 +65,7 @@ const config = quick
         throughputMs: 500,
         concurrencies: [16, 64],
         idleCpuMs: 1_000,
+        idleSettleMs: 1_000,
         stepTimeoutMs: 30_000
       }
     }
@@ -100,7 +101,8 @@ const config = quick
         latencyMaxMs: 5_000,
         throughputMs: 2_000,
         concurrencies: [16, 64],
-        idleCpuMs: 5_000,
+        idleCpuMs: 20_000,
+        idleSettleMs: 15_000,
         stepTimeoutMs: 10 * 60_000
       }
     }

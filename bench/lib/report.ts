@@ -83,6 +83,9 @@ export interface CapacityStep {
 export interface Capacity {
   admission: string
   workers: number
+  /** Idle CPU window and the wait before it, in ms (absent in results from before they were recorded). */
+  idleCpuMs?: number
+  idleSettleMs?: number
   relayEmptyRssMiB?: number
   steps: CapacityStep[]
   note?: string
@@ -300,7 +303,11 @@ function renderCapacity(c: Capacity): string[] {
       '(all start concurrently; the 2-core machine runs the relay and the workers together, so this is ' +
       'a floor). Relay memory is measured after a full GC; per agent = (relay now − relay before any ' +
       'idle agent) ÷ idle agents. Idle CPU: relay CPU over a quiet window with the agents connected ' +
-      '(keep-alive pings, record renewals), % of one core. Calls: a named agent and a caller on the ' +
+      '(keep-alive pings, record renewals), % of one core' +
+      (c.idleCpuMs === undefined || c.idleSettleMs === undefined
+        ? ''
+        : ` (${c.idleCpuMs / 1000} s, from ${c.idleSettleMs / 1000} s after the step's last reservation)`) +
+      '. Calls: a named agent and a caller on the ' +
       'same relay, relayed TCP with a 1-link UCAN, measured at each step.' +
       (c.relayEmptyRssMiB === undefined ? '' : ` Empty relay: ${fmt(c.relayEmptyRssMiB, 1)} MiB RSS.`)
   )

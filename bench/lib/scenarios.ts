@@ -152,6 +152,11 @@ export interface CapacityConfig {
   concurrencies: number[]
   /** Milliseconds of idle time over which relay CPU is measured at each step. */
   idleCpuMs: number
+  /**
+   * Milliseconds to wait after a step's last reservation before measuring idle CPU: the agents'
+   * first name registrations and the collection of the garbage the step made are not idle work.
+   */
+  idleSettleMs: number
   /** Longest wait for one step's agents to be reserved before the step is recorded as it stands. */
   stepTimeoutMs: number
 }
@@ -189,6 +194,8 @@ export async function runCapacity(env: ScenarioEnv, config: CapacityConfig): Pro
   const result: Capacity = {
     admission: 'naming right per agent (grantName from the bench authority), verified by the relay; no allow list',
     workers: config.workers,
+    idleCpuMs: config.idleCpuMs,
+    idleSettleMs: config.idleSettleMs,
     steps
   }
   try {
@@ -292,7 +299,7 @@ export async function runCapacity(env: ScenarioEnv, config: CapacityConfig): Pro
       const seconds = (performance.now() - t0) / 1000
       const cpu1 = await relay.request<RelayStats>('stats')
       held = target
-      await sleep(1_000)
+      await sleep(config.idleSettleMs)
       const relayIdleCpuPct = await idleCpu()
       const stats = await relay.request<RelayStats>('stats', { gc: true }, 60_000)
       const ws = await Promise.all(workers.map((w) => w.request<WorkerStats>('stats')))
