@@ -2,7 +2,8 @@ import type { Connection, Logger, PeerId, Stream } from '@libp2p/interface'
 import { MeshError } from '../errors.ts'
 import type { RevocationStore } from '../ucan/index.ts'
 import { ADMISSION_PROTOCOL, DIRECTORY_TIMEOUT_MS, DIRECTORY_VERSION, MAX_DIRECTORY_MESSAGE_BYTES } from './constants.ts'
-import { readMessage, writeMessage } from './exchange.ts'
+import { writeMessage } from '../rpc/codec.ts'
+import { readMessage } from './exchange.ts'
 import { type SignedNameRecord, verifyNameRecord } from './record.ts'
 
 /** What relay admission needs: the open connection to a peer asking for a reservation. */

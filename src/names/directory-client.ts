@@ -8,7 +8,8 @@ import {
   MAX_DIRECTORY_MESSAGE_BYTES,
   MAX_LIST_RESULTS
 } from './constants.ts'
-import { readMessage, writeMessage } from './exchange.ts'
+import { writeMessage } from '../rpc/codec.ts'
+import { readMessage } from './exchange.ts'
 import { type DirectoryAnswer, type DirectoryRequest, parseAnswer, type WatchEvent } from './messages.ts'
 import type { SignedNameRecord } from './record.ts'
 import { assertName } from './syntax.ts'

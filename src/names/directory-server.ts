@@ -12,7 +12,8 @@ import {
   MAX_WATCHES_PER_CONNECTION,
   REGISTRATIONS_PER_MINUTE
 } from './constants.ts'
-import { readMessage, writeMessage } from './exchange.ts'
+import { writeMessage } from '../rpc/codec.ts'
+import { readMessage } from './exchange.ts'
 import { type DirectoryAnswer, type DirectoryRequest, parseRequest, underPrefix, type WatchEvent } from './messages.ts'
 import { isNewer, type NameRecord, verifyNameRecord } from './record.ts'
 import { RateLimiter } from './rate-limit.ts'

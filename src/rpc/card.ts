@@ -1,6 +1,6 @@
 import { pipe } from 'it-pipe'
 import { MeshError } from '../errors.ts'
-import { decodeMessages, encodeMessage } from './codec.ts'
+import { decodeMessages, writeMessage } from './codec.ts'
 import { CARD_PROTOCOL, FRAME_VERSION, MAX_CARD_BYTES } from './constants.ts'
 import { jsonSchemaOf } from './contract.ts'
 import type { ServedIntent } from './server.ts'
@@ -55,7 +55,7 @@ export function buildCard(
 
 /** Answer a card request on `stream`: write the card, close. */
 export async function answerCard(stream: Stream, card: AgentCard): Promise<void> {
-  if (!stream.send(encodeMessage(card))) await stream.onDrain()
+  await writeMessage(stream, card)
   await stream.close()
 }
 

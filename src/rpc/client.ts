@@ -1,7 +1,7 @@
 import { pipe } from 'it-pipe'
 import { MeshError } from '../errors.ts'
 import { sharedStreamFor } from './channel.ts'
-import { decodeMessages } from './codec.ts'
+import { decodeMessages, writeMessage } from './codec.ts'
 import {
   DEFAULT_CALL_TIMEOUT_MS,
   FRAME_VERSION,
@@ -10,7 +10,6 @@ import {
   SHARED_STREAM_MAX_REQUEST_BYTES
 } from './constants.ts'
 import { errorFromFrame, parseFrame, type RequestFrame, TRACEPARENT } from './frames.ts'
-import { sendFrame } from './server.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 
 /** Options of one call. */
@@ -151,7 +150,7 @@ async function callOnOwnStream(
       ...fields,
       timeout: Math.max(1, deadlineAt - Date.now())
     }
-    await sendFrame(stream, request)
+    await writeMessage(stream, request)
     for await (const value of pipe(stream, decodeMessages({ maxBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES }))) {
       const frame = parseFrame(value)
       if (frame.id !== id && frame.id !== 0) continue

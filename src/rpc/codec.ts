@@ -8,6 +8,8 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { MeshError } from '../errors.ts'
 import { MAX_FRAME_BYTES, MAX_PREFIX_BYTES } from './constants.ts'
+import { drained } from './drain.ts'
+import type { AbortOptions, Stream } from '@libp2p/interface'
 
 /** A chunk as a libp2p stream yields it: a Uint8Array or a Uint8ArrayList (which has `subarray()`). */
 export type Chunk = Uint8Array | { subarray(): Uint8Array }
@@ -41,6 +43,15 @@ export function encodeMessage(value: unknown): Uint8Array {
   out.set(prefix, 0)
   out.set(body, prefix.byteLength)
   return out
+}
+
+/**
+ * Write `value` as one length-prefixed DAG-CBOR message on `stream`, waiting for the stream to drain
+ * first when its buffer is full, and after when the message filled it.
+ */
+export async function writeMessage(stream: Stream, value: unknown, options?: AbortOptions): Promise<void> {
+  await drained(stream, options)
+  if (!stream.send(encodeMessage(value))) await drained(stream, options)
 }
 
 function encodeVarint(n: number): Uint8Array {

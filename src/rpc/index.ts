@@ -18,7 +18,7 @@
 export { type CallStream, toCallStream } from './call-stream.ts'
 export { type AgentCard, answerCard, buildCard, fetchCard, type IntentCard } from './card.ts'
 export { type CallOptions, callOnConnection, type WireCallOptions } from './client.ts'
-export { type Chunk, type DecodeOptions, decodeMessages, encodeMessage } from './codec.ts'
+export { type Chunk, type DecodeOptions, decodeMessages, encodeMessage, writeMessage } from './codec.ts'
 export * from './constants.ts'
 export {
   type ArgsOf,
@@ -37,4 +37,4 @@ export {
 export { errorFrame, errorFromFrame, type Frame, parseFrame, TRACEPARENT } from './frames.ts'
 export type { AuthorizationRequest, CallAuthorizer, CallContext, Caller, Grant, IntentHandler } from './handler.ts'
 export { remoteDidString, remotePeerString } from './peers.ts'
-export { IntentServer, type IntentServerComponents, type IntentServerInit, type ServedIntent, sendFrame } from './server.ts'
+export { IntentServer, type IntentServerComponents, type IntentServerInit, type ServedIntent } from './server.ts'

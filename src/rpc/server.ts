@@ -1,7 +1,6 @@
 import { pipe } from 'it-pipe'
 import { MeshError } from '../errors.ts'
 import { BatchWriter } from './batch-writer.ts'
-import { drained } from './drain.ts'
 import { decodeMessages, encodeMessage } from './codec.ts'
 import {
   DEFAULT_CALL_TIMEOUT_MS,
@@ -23,7 +22,7 @@ import { errorFrame, type Frame, parseFrame, type RequestFrame } from './frames.
 import type { CallAuthorizer, CallContext, Grant, IntentHandler } from './handler.ts'
 import { IdempotencyStore, idempotencyKey } from './idempotency.ts'
 import { remoteDidString, remotePeerString } from './peers.ts'
-import type { AbortOptions, ComponentLogger, Connection, Logger, Startable, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Logger, Startable, Stream } from '@libp2p/interface'
 
 /** The part of a libp2p node the intent server needs. */
 export interface IntentServerComponents {
@@ -361,14 +360,4 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       }
     )
   })
-}
-
-/** Write one frame, waiting for the stream to drain when its buffer is full. */
-export async function sendFrame(stream: Stream, frame: Frame, options?: AbortOptions): Promise<void> {
-  await sendBytes(stream, encodeMessage(frame), options)
-}
-
-async function sendBytes(stream: Stream, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
-  await drained(stream, options)
-  if (!stream.send(bytes)) await drained(stream, options)
 }
