@@ -9,6 +9,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { MeshError } from '../errors.ts'
 import { MAX_FRAME_BYTES, MAX_PREFIX_BYTES } from './constants.ts'
 import { drained } from './drain.ts'
+import { encodeMessageFast } from './fast-cbor.ts'
 import type { AbortOptions, Stream } from '@libp2p/interface'
 
 /** A chunk as a libp2p stream yields it: a Uint8Array or a Uint8ArrayList (which has `subarray()`). */
@@ -26,6 +27,8 @@ export interface DecodeOptions {
 
 /** Encode `value` as one length-prefixed DAG-CBOR message. */
 export function encodeMessage(value: unknown): Uint8Array {
+  const fast = encodeMessageFast(value)
+  if (fast !== undefined) return fast
   let body: Uint8Array
   try {
     body = dagCbor.encode(value)
