@@ -1,8 +1,11 @@
 // The benchmark runner (`npm run bench`, `npm run bench -- --quick`). Every party runs in its own
 // OS process on loopback: relay or broker, agent or server, and the caller that generates load.
-// For each system: warm-up, then repetitions of each scenario, medians over repetitions. Then two
-// scenarios (bench/lib/scenarios.ts): authorization cost (no UCAN, 1-link and 3-link delegation
-// chains, signed invocations) and relay capacity (idle agents held on one relay, in steps).
+// Every system's parties are started and warmed up first and stay up; the repetitions then run as
+// rounds, each measuring every system back to back, so that the machine's drift over minutes hits
+// all systems alike and agentmesh is compared with each peer round by round; medians over rounds.
+// Then cold calls per system, and two scenarios (bench/lib/scenarios.ts): authorization cost (no
+// UCAN, 1-link and 3-link delegation chains, signed invocations) and relay capacity (idle agents
+// held on one relay, in steps).
 // Writes bench/results/latest.{json,md,svg}; latest.md carries the machine, the table and the chart.
 //
 // The bench authority (bench/lib/authority.ts) is trusted by the relays, which reserve slots only for
@@ -21,7 +24,14 @@ import { machine } from './lib/machine.ts'
 import { ensureNatsServer, type NatsServer, startNatsServer } from './lib/nats-server.ts'
 import { killAll, type PartyHandle, startParty } from './lib/proc.ts'
 import { runAuthCost, runCapacity, type ScenarioEnv } from './lib/scenarios.ts'
-import { renderMarkdown, renderSvg, type Results, type SystemResult } from './lib/report.ts'
+import {
+  agentmeshRatios,
+  type LatencyRep,
+  renderMarkdown,
+  renderSvg,
+  type Results,
+  type SystemResult
+} from './lib/report.ts'
 import { median, quantile, round } from './lib/stats.ts'
 
 const argv = process.argv.slice(2)
@@ -268,103 +278,267 @@ function missingPackages(packages: string[] = []): string[] {
   })
 }
 
-async function runSystem(spec: SystemSpec, ctx: Context, deadline: number): Promise<SystemResult> {
-  const result: SystemResult = { id: spec.id, label: spec.label, group: spec.group, status: 'ok' }
+interface ThroughputRep {
+  callsPerSec: number
+  errors: number
+  callerCpuPct: number
+  firstError?: string
+}
+
+interface LargeRep {
+  mbPerSec: number
+  msPerCall: number
+}
+
+/** A started system: its parties, alive through every round, and its repetitions in round order. */
+interface LiveSystem {
+  spec: SystemSpec
+  result: SystemResult
+  caller: PartyHandle
+  /** Stop the caller, then the server parties. */
+  stop(): Promise<void>
+  latency: LatencyRep[]
+  /** By concurrency. */
+  throughput: Map<number, ThroughputRep[]>
+  /** By payload size. */
+  large: Map<number, LargeRep[]>
+  /** The first error of a large size: that size is not asked of this system again. */
+  largeErrors: Map<number, string>
+}
+
+/** One step of a round: one repetition of one measurement, asked of each system in turn. */
+interface Step {
+  name: string
+  run(system: LiveSystem): Promise<void>
+}
+
+async function stopParties(...parties: ({ stop(): Promise<void> } | undefined)[]): Promise<void> {
+  for (const party of parties) await party?.stop().catch(() => {})
+}
+
+/** Mark the system failed; `where` (e.g. the step and round) prefixes the note. */
+function markFailed(result: SystemResult, err: unknown, where = ''): void {
+  result.status = 'failed'
+  result.note = `${where}${firstLine(err)}`
+  log(`${result.id} failed: ${where}${String((err as Error)?.stack ?? err)}`)
+}
+
+function addNote(result: SystemResult, note: string): void {
+  result.note = result.note === undefined ? note : `${result.note}; ${note}`
+}
+
+function specResult(spec: SystemSpec): SystemResult {
+  return { id: spec.id, label: spec.label, group: spec.group, status: 'ok' }
+}
+
+/**
+ * Start the system's server parties and its caller, connect and warm up. The parties stay up until
+ * the end of the rounds; a system that cannot run comes back as its result alone.
+ */
+async function startSystem(spec: SystemSpec, ctx: Context): Promise<LiveSystem | SystemResult> {
+  const result = specResult(spec)
   const missing = missingPackages(spec.packages)
   if (missing.length > 0) {
     return { ...result, status: 'skipped', note: `package not installed: ${missing.join(', ')}` }
   }
-  let server: { stop: () => Promise<void> } | undefined
+  let server: { target: Record<string, unknown>; stop: () => Promise<void> } | undefined
   let caller: PartyHandle | undefined
   try {
-    const started = await spec.start(ctx)
-    server = started
+    server = await spec.start(ctx)
     caller = await startParty(`caller-${spec.id}`, 'caller.ts', [spec.driver], {
       verbose,
       nodeFlags: spec.group === 'agentmesh' ? flags(`caller-${spec.id}`) : []
     })
-    const connected = await caller.request<{ path: string }>('connect', { target: started.target }, 60_000)
+    const connected = await caller.request<{ path: string }>('connect', { target: server.target }, 60_000)
     result.path = connected.path
     await caller.request('warmup', { ms: config.warmupMs })
-
-    const lat: { p50: number; p99: number; n: number }[] = []
-    for (let r = 0; r < config.reps && Date.now() < deadline; r++) {
-      lat.push(await caller.request('latency', { n: config.latencyCalls, ms: config.latencyMaxMs }))
+    return {
+      spec,
+      result,
+      caller,
+      stop: () => stopParties(caller, server),
+      latency: [],
+      throughput: new Map(),
+      large: new Map(),
+      largeErrors: new Map()
     }
-    result.latency = {
-      p50: round(median(lat.map((l) => l.p50)), 4),
-      p99: round(median(lat.map((l) => l.p99)), 4),
-      calls: lat.reduce((a, l) => a + l.n, 0),
-      reps: lat
-    }
-
-    result.throughput = {}
-    for (const c of config.concurrency) {
-      const reps: { callsPerSec: number; errors: number; callerCpuPct: number; firstError?: string }[] = []
-      for (let r = 0; r < config.reps && Date.now() < deadline; r++) {
-        reps.push(await caller.request('throughput', { concurrency: c, ms: config.throughputMs }))
-      }
-      const errors = reps.reduce((a, t) => a + t.errors, 0)
-      result.throughput[String(c)] = {
-        callsPerSec: round(median(reps.map((t) => t.callsPerSec)), 1),
-        errors,
-        ...(errors > 0 ? { firstError: reps.find((t) => t.firstError)?.firstError } : {}),
-        callerCpuPct: round(median(reps.map((t) => t.callerCpuPct)), 1),
-        reps: reps.map((t) => t.callsPerSec)
-      }
-    }
-
-    result.large = {}
-    for (const l of config.large) {
-      const reps: { mbPerSec: number; msPerCall: number }[] = []
-      try {
-        for (let r = 0; r < config.reps && Date.now() < deadline; r++) {
-          reps.push(
-            await caller.request('large', { size: l.size, n: l.calls, ms: l.maxMs }, l.maxMs + 120_000)
-          )
-        }
-        result.large[sizeLabel(l.size)] = {
-          mbPerSec: round(median(reps.map((x) => x.mbPerSec)), 1),
-          msPerCall: round(median(reps.map((x) => x.msPerCall)), 2),
-          reps: reps.map((x) => x.mbPerSec)
-        }
-      } catch (err) {
-        result.large[sizeLabel(l.size)] = { error: firstLine(err) }
-      }
-    }
-
-    if (spec.cold === true && Date.now() < deadline) {
-      const cold = await caller.request<{ samples: { totalMs: number; firstMs: number }[] }>(
-        'cold',
-        { reps: config.coldReps, warmup: config.coldWarmup, ms: quick ? 3_000 : 60_000 },
-        120_000
-      )
-      if (cold.samples.length > 0) {
-        result.cold = {
-          p50: round(median(cold.samples.map((s) => s.totalMs)), 2),
-          p90: round(
-            quantile(
-              cold.samples.map((s) => s.totalMs),
-              0.9
-            ),
-            2
-          ),
-          firstCallP50: round(median(cold.samples.map((s) => s.firstMs)), 2),
-          reps: cold.samples.length
-        }
-      }
-    }
-    if (Date.now() >= deadline) result.note = 'time budget reached: fewer repetitions'
   } catch (err) {
+    await stopParties(caller, server)
     if (err instanceof Skip) return { ...result, status: 'skipped', note: err.message }
-    result.status = 'failed'
-    result.note = firstLine(err)
-    log(`${spec.id} failed: ${String((err as Error)?.stack ?? err)}`)
-  } finally {
-    await caller?.stop().catch(() => {})
-    await server?.stop().catch(() => {})
+    markFailed(result, err)
+    return result
   }
-  return result
+}
+
+function append<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  map.set(key, [...(map.get(key) ?? []), value])
+}
+
+/** The steps of every round: latency, then throughput at each concurrency, then each large size. */
+function roundSteps(): Step[] {
+  const latency: Step = {
+    name: 'latency',
+    async run(system) {
+      const args = { n: config.latencyCalls, ms: config.latencyMaxMs }
+      system.latency.push(await system.caller.request<LatencyRep>('latency', args))
+    }
+  }
+  const throughput = config.concurrency.map(
+    (c): Step => ({
+      name: `throughput c=${c}`,
+      async run(system) {
+        const args = { concurrency: c, ms: config.throughputMs }
+        append(system.throughput, c, await system.caller.request<ThroughputRep>('throughput', args))
+      }
+    })
+  )
+  const large = config.large.map((l): Step => ({ name: sizeLabel(l.size), run: (s) => largeRep(s, l) }))
+  return [latency, ...throughput, ...large]
+}
+
+/** One large-payload repetition; a failure marks the size for this system, not the whole system. */
+async function largeRep(system: LiveSystem, l: (typeof config.large)[number]): Promise<void> {
+  if (system.largeErrors.has(l.size)) return
+  try {
+    const args = { size: l.size, n: l.calls, ms: l.maxMs }
+    append(system.large, l.size, await system.caller.request<LargeRep>('large', args, l.maxMs + 120_000))
+  } catch (err) {
+    system.largeErrors.set(l.size, firstLine(err))
+  }
+}
+
+/** `items` starting at index `r` mod their count, wrapping around. */
+function rotate<T>(items: T[], r: number): T[] {
+  const start = items.length === 0 ? 0 : r % items.length
+  return [...items.slice(start), ...items.slice(0, start)]
+}
+
+const running = (systems: LiveSystem[]): LiveSystem[] => systems.filter((s) => s.result.status === 'ok')
+
+/**
+ * The repetitions, as rounds: each step of a round measures every running system back to back, so
+ * repetition i of any two systems is measured within one step, close in time on a machine whose
+ * speed drifts over minutes. Round r starts at system r mod n, so that no system always goes first. The deadline
+ * is checked between steps only: every system then has as many repetitions of each measurement as
+ * the others, paired by round. A system that fails is stopped and left out of later steps.
+ * Returns the rounds that ran to the end.
+ */
+async function runRounds(systems: LiveSystem[], deadline: number): Promise<number> {
+  const steps = roundSteps()
+  for (let r = 0; r < config.reps; r++) {
+    const order = rotate(running(systems), r)
+    if (order.length === 0) break
+    log(`round ${r + 1}/${config.reps}: ${order.map((s) => s.spec.id).join(', ')}`)
+    for (const step of steps) {
+      if (Date.now() >= deadline) return r
+      for (const system of running(order)) {
+        await step.run(system).catch(async (err: unknown) => {
+          markFailed(system.result, err, `${step.name}, round ${r + 1}: `)
+          await system.stop()
+        })
+      }
+    }
+  }
+  return config.reps
+}
+
+async function measureCold(system: LiveSystem): Promise<void> {
+  const cold = await system.caller.request<{ samples: { totalMs: number; firstMs: number }[] }>(
+    'cold',
+    { reps: config.coldReps, warmup: config.coldWarmup, ms: quick ? 3_000 : 60_000 },
+    120_000
+  )
+  if (cold.samples.length === 0) return
+  const totals = cold.samples.map((s) => s.totalMs)
+  system.result.cold = {
+    p50: round(median(totals), 2),
+    p90: round(quantile(totals, 0.9), 2),
+    firstCallP50: round(median(cold.samples.map((s) => s.firstMs)), 2),
+    reps: cold.samples.length
+  }
+}
+
+/** The system's medians over its repetitions, into its result (which keeps every repetition). */
+function summarize(system: LiveSystem): void {
+  const { result, latency } = system
+  if (latency.length > 0) {
+    result.latency = {
+      p50: round(median(latency.map((l) => l.p50)), 4),
+      p99: round(median(latency.map((l) => l.p99)), 4),
+      calls: latency.reduce((a, l) => a + l.n, 0),
+      reps: latency
+    }
+  }
+  result.throughput = {}
+  for (const [c, reps] of system.throughput) {
+    const errors = reps.reduce((a, t) => a + t.errors, 0)
+    result.throughput[String(c)] = {
+      callsPerSec: round(median(reps.map((t) => t.callsPerSec)), 1),
+      errors,
+      ...(errors > 0 ? { firstError: reps.find((t) => t.firstError)?.firstError } : {}),
+      callerCpuPct: round(median(reps.map((t) => t.callerCpuPct)), 1),
+      reps: reps.map((t) => t.callsPerSec)
+    }
+  }
+  result.large = {}
+  for (const [size, reps] of system.large) {
+    result.large[sizeLabel(size)] = {
+      mbPerSec: round(median(reps.map((x) => x.mbPerSec)), 1),
+      msPerCall: round(median(reps.map((x) => x.msPerCall)), 2),
+      reps: reps.map((x) => x.mbPerSec)
+    }
+  }
+  for (const [size, error] of system.largeErrors) result.large[sizeLabel(size)] = { error }
+}
+
+/**
+ * Every selected system: start them all, run the rounds, then the cold calls of each, then stop
+ * every party (so that the scenarios after the table run alone). Results are in selection order.
+ */
+async function runSystems(selected: SystemSpec[], ctx: Context, deadline: number): Promise<SystemResult[]> {
+  const results: SystemResult[] = []
+  const systems: LiveSystem[] = []
+  try {
+    for (const spec of selected) {
+      if (Date.now() >= deadline) {
+        results.push({ ...specResult(spec), status: 'skipped', note: 'time budget reached' })
+        continue
+      }
+      log(`${spec.id}: ${spec.label}: starting`)
+      const started = await startSystem(spec, ctx)
+      if ('caller' in started) systems.push(started)
+      else log(`${spec.id}: ${started.status} (${started.note ?? ''})`)
+      results.push('caller' in started ? started.result : started)
+    }
+    const rounds = await runRounds(systems, deadline)
+    if (rounds < config.reps) {
+      const note = `time budget reached: ${rounds} of ${config.reps} rounds complete`
+      for (const s of running(systems)) addNote(s.result, note)
+    }
+    for (const system of running(systems).filter((s) => s.spec.cold === true)) {
+      if (Date.now() >= deadline) addNote(system.result, 'time budget reached: no cold calls')
+      else await measureCold(system).catch((err: unknown) => markFailed(system.result, err))
+    }
+  } finally {
+    await Promise.allSettled(systems.map((s) => s.stop()))
+  }
+  for (const system of systems) {
+    summarize(system)
+    logResult(system.result)
+  }
+  return results
+}
+
+function logResult(r: SystemResult): void {
+  log(
+    `${r.id}: ${r.status}${r.note === undefined ? '' : ` (${r.note})`}` +
+      (r.latency === undefined
+        ? ''
+        : ` p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, ` +
+          Object.entries(r.throughput ?? {})
+            .map(([c, t]) => `c${c} ${t.callsPerSec}/s`)
+            .join(' '))
+  )
 }
 
 function sizeLabel(size: number): string {
@@ -420,30 +594,8 @@ async function main(): Promise<void> {
     systems: []
   }
   const selected = systems.filter((s) => only === undefined || only.includes(s.id))
-  for (const spec of selected) {
-    if (Date.now() >= deadline) {
-      results.systems.push({
-        id: spec.id,
-        label: spec.label,
-        group: spec.group,
-        status: 'skipped',
-        note: 'time budget reached'
-      })
-      continue
-    }
-    log(`${spec.id}: ${spec.label}`)
-    const r = await runSystem(spec, ctx, deadline)
-    results.systems.push(r)
-    log(
-      `${spec.id}: ${r.status}${r.note === undefined ? '' : ` (${r.note})`}` +
-        (r.latency === undefined
-          ? ''
-          : ` p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, ` +
-            Object.entries(r.throughput ?? {})
-              .map(([c, t]) => `c${c} ${t.callsPerSec}/s`)
-              .join(' '))
-    )
-  }
+  results.systems = await runSystems(selected, ctx, deadline)
+  results.ratios = agentmeshRatios(results)
   const skipScenario = (id: string): boolean => only !== undefined && !only.includes(id)
   const env: ScenarioEnv = { authority, relay: () => ctx.relay(), verbose, log, deadline }
   const extend = (ms: number): number => Math.max(deadline, Date.now() + ms)

@@ -1,4 +1,13 @@
 // Results as data, as a markdown table with ratios to every peer, and as a hand-written SVG chart.
+import { median, round } from './stats.ts'
+
+/** One latency repetition: `n` sequential calls. */
+export interface LatencyRep {
+  n: number
+  p50: number
+  p99: number
+  mean?: number
+}
 
 export interface SystemResult {
   id: string
@@ -7,7 +16,8 @@ export interface SystemResult {
   status: 'ok' | 'skipped' | 'failed'
   note?: string
   path?: string
-  latency?: { p50: number; p99: number; calls: number; reps: unknown[] }
+  /** `reps` (here, of throughput and of large) are in round order: rep i of every system is round i. */
+  latency?: { p50: number; p99: number; calls: number; reps: LatencyRep[] }
   throughput?: Record<
     string,
     { callsPerSec: number; errors: number; firstError?: string; callerCpuPct: number; reps: number[] }
@@ -23,9 +33,25 @@ export interface Results {
   machine: Record<string, unknown>
   config: Record<string, unknown>
   systems: SystemResult[]
+  ratios?: Ratio[]
   relayAfter?: unknown
   authCost?: AuthCost
   capacity?: Capacity
+}
+
+/** An agentmesh system against another system of the same run, round by round. */
+export interface Ratio {
+  /** System ids. */
+  agentmesh: string
+  peer: string
+  /** The concurrency of the throughput ratio. */
+  concurrency: number
+  /** agentmesh p50 ÷ peer p50 (above 1 = agentmesh slower). */
+  latency?: number
+  /** agentmesh calls/s ÷ peer calls/s (below 1 = agentmesh slower). */
+  throughput?: number
+  /** Rounds paired for each ratio; 0 = the reps could not be paired: ratio of the medians. */
+  rounds: { latency: number; throughput: number }
 }
 
 /** One way of presenting authority, in the authorization-cost scenario. */
@@ -100,10 +126,55 @@ function fmt(value: number | undefined, digits = 2): string {
   return value.toFixed(digits)
 }
 
-function ratio(a: number | undefined, b: number | undefined): string {
-  if (a === undefined || b === undefined || !(b > 0) || !Number.isFinite(a)) return '—'
-  const r = a / b
+function fmtRatio(r: number | undefined): string {
+  if (r === undefined) return '—'
   return `${r >= 10 ? r.toFixed(0) : r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}×`
+}
+
+/**
+ * a ÷ b, from repetitions paired by round: the median of a[i] ÷ b[i], each pair measured back to back,
+ * so that the machine's drift between rounds cancels. When the reps cannot be paired (missing, or of
+ * different counts after a cut-short run), the ratio of the medians, with 0 rounds.
+ */
+function pairedRatio(
+  a: { median?: number; reps?: number[] },
+  b: { median?: number; reps?: number[] }
+): { ratio?: number; rounds: number } {
+  if (a.reps !== undefined && b.reps !== undefined && a.reps.length > 0 && a.reps.length === b.reps.length) {
+    const perRound = a.reps.map((x, i) => x / b.reps![i]!).filter(Number.isFinite)
+    return { ...(perRound.length > 0 ? { ratio: round(median(perRound), 4) } : {}), rounds: perRound.length }
+  }
+  const r = (a.median ?? Number.NaN) / (b.median ?? Number.NaN)
+  return { ...(Number.isFinite(r) ? { ratio: round(r, 4) } : {}), rounds: 0 }
+}
+
+/** Every agentmesh system against every other system that ran, in latency and headline throughput. */
+export function agentmeshRatios(results: Results): Ratio[] {
+  const hc = headlineConcurrency(results)
+  const ok = results.systems.filter((s) => s.status === 'ok')
+  const latency = (s: SystemResult) => ({ median: s.latency?.p50, reps: s.latency?.reps.map((l) => l.p50) })
+  const throughput = (s: SystemResult) => ({
+    median: s.throughput?.[hc]?.callsPerSec,
+    reps: s.throughput?.[hc]?.reps
+  })
+  return ok
+    .filter((a) => a.group === 'agentmesh')
+    .flatMap((a) =>
+      ok
+        .filter((p) => p.group !== 'agentmesh')
+        .map((p): Ratio => {
+          const l = pairedRatio(latency(a), latency(p))
+          const t = pairedRatio(throughput(a), throughput(p))
+          return {
+            agentmesh: a.id,
+            peer: p.id,
+            concurrency: Number(hc),
+            ...(l.ratio === undefined ? {} : { latency: l.ratio }),
+            ...(t.ratio === undefined ? {} : { throughput: t.ratio }),
+            rounds: { latency: l.rounds, throughput: t.rounds }
+          }
+        })
+    )
 }
 
 function concurrencies(results: Results): string[] {
@@ -148,8 +219,11 @@ export function renderMarkdown(results: Results): string {
   lines.push(
     'Every party is its own OS process on 127.0.0.1 (caller, relay or broker, agent or server). ' +
       'Small calls carry ~100-byte args and result. Latency is sequential (concurrency 1); ' +
-      'throughput is calls/s with N calls in flight. Each figure is the median over repetitions ' +
-      `(${String(results.config.reps)}); p99 is the median of the per-repetition p99s. ` +
+      'throughput is calls/s with N calls in flight. Repetitions are interleaved rounds: every ' +
+      "system's parties stay up for the whole table, and each round measures every system back to " +
+      'back (latency, then each concurrency, then each payload size), starting one system further ' +
+      'each round. Each figure is the median over rounds ' +
+      `(${String(results.config.reps)}); p99 is the median of the per-round p99s. ` +
       'Cold = new client from nothing (node start, resolve, dial, first result), after a few discarded cold calls that compile the code. ' +
       "agentmesh rows take the production path: deny by default, each call carries the caller's UCAN " +
       'chain and the agent validates it, except the "no UCAN" row (allowAuthenticatedPeers).'
@@ -192,32 +266,8 @@ export function renderMarkdown(results: Results): string {
   )
   lines.push('')
 
-  const mesh = results.systems.filter((s) => s.group === 'agentmesh' && s.status === 'ok')
-  const others = results.systems.filter((s) => s.group !== 'agentmesh' && s.status === 'ok')
-  if (mesh.length > 0 && others.length > 0) {
-    const hc = headlineConcurrency(results)
-    lines.push(`## Ratios of agentmesh to each peer`)
-    lines.push('')
-    lines.push(
-      `Latency: agentmesh p50 ÷ peer p50 (above 1× = agentmesh slower). ` +
-        `Throughput: agentmesh calls/s ÷ peer calls/s at c=${hc} (below 1× = agentmesh slower).`
-    )
-    lines.push('')
-    const rhead = ['agentmesh', ...others.map((o) => o.label)]
-    lines.push(`| ${rhead.join(' | ')} |`)
-    lines.push(`|${rhead.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`)
-    for (const a of mesh) {
-      lines.push(
-        `| ${a.label}, latency | ${others.map((o) => ratio(a.latency?.p50, o.latency?.p50)).join(' | ')} |`
-      )
-      lines.push(
-        `| ${a.label}, throughput | ${others
-          .map((o) => ratio(a.throughput?.[hc]?.callsPerSec, o.throughput?.[hc]?.callsPerSec))
-          .join(' | ')} |`
-      )
-    }
-    lines.push('')
-  }
+  const ratios = results.ratios ?? []
+  if (ratios.length > 0) lines.push(...renderRatios(results, ratios), '')
 
   const colds = results.systems.filter((s) => s.cold !== undefined)
   if (colds.length > 0) {
@@ -264,6 +314,39 @@ export function renderMarkdown(results: Results): string {
   }
   lines.push('')
   return lines.join('\n')
+}
+
+function renderRatios(results: Results, ratios: Ratio[]): string[] {
+  const label = (id: string): string => results.systems.find((s) => s.id === id)?.label ?? id
+  const meshIds = [...new Set(ratios.map((r) => r.agentmesh))]
+  const peerIds = [...new Set(ratios.map((r) => r.peer))]
+  const unpaired = (r: Ratio | undefined, metric: 'latency' | 'throughput'): boolean =>
+    r?.[metric] !== undefined && r.rounds[metric] === 0
+  const cell = (r: Ratio | undefined, metric: 'latency' | 'throughput'): string =>
+    `${fmtRatio(r?.[metric])}${unpaired(r, metric) ? '*' : ''}`
+  const lines = ['## Ratios of agentmesh to each peer', '']
+  lines.push(
+    'Each ratio is the median over rounds of the ratio within a round: a round measures every ' +
+      'system back to back, so both sides of a ratio come from the same stretch of time and the ' +
+      "machine's drift from round to round does not enter it. " +
+      `Latency: agentmesh p50 ÷ peer p50 (above 1× = agentmesh slower). ` +
+      `Throughput: agentmesh calls/s ÷ peer calls/s at c=${ratios[0]!.concurrency} ` +
+      '(below 1× = agentmesh slower).' +
+      (ratios.some((r) => unpaired(r, 'latency') || unpaired(r, 'throughput'))
+        ? ' *: ratio of the medians (the repetitions could not be paired by round).'
+        : '')
+  )
+  lines.push('')
+  const head = ['agentmesh', ...peerIds.map(label)]
+  lines.push(`| ${head.join(' | ')} |`)
+  lines.push(`|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`)
+  for (const a of meshIds) {
+    const row = peerIds.map((p) => ratios.find((r) => r.agentmesh === a && r.peer === p))
+    for (const metric of ['latency', 'throughput'] as const) {
+      lines.push(`| ${label(a)}, ${metric} | ${row.map((r) => cell(r, metric)).join(' | ')} |`)
+    }
+  }
+  return lines
 }
 
 function renderAuthCost(a: AuthCost): string[] {
