@@ -332,7 +332,7 @@ function specResult(spec: SystemSpec): SystemResult {
 }
 
 /**
- * Start the system's server parties and its caller, connect and warm up. The parties stay up until
+ * Start the system's server parties and its caller, and connect. The parties stay up until
  * the end of the rounds; a system that cannot run comes back as its result alone.
  */
 async function startSystem(spec: SystemSpec, ctx: Context): Promise<LiveSystem | SystemResult> {
@@ -351,7 +351,6 @@ async function startSystem(spec: SystemSpec, ctx: Context): Promise<LiveSystem |
     })
     const connected = await caller.request<{ path: string }>('connect', { target: server.target }, 60_000)
     result.path = connected.path
-    await caller.request('warmup', { ms: config.warmupMs })
     return {
       spec,
       result,
@@ -509,6 +508,16 @@ async function runSystems(selected: SystemSpec[], ctx: Context, deadline: number
       if ('caller' in started) systems.push(started)
       else log(`${spec.id}: ${started.status} (${started.note ?? ''})`)
       results.push('caller' in started ? started.result : started)
+    }
+    // warm up once every system is started: a system started first would otherwise be measured
+    // while the last ones still start (about 2x its latency in round 1)
+    for (const system of running(systems)) {
+      await system.caller
+        .request('warmup', { ms: config.warmupMs })
+        .catch(async (err: unknown) => {
+          markFailed(system.result, err, 'warm-up: ')
+          await system.stop()
+        })
     }
     const rounds = await runRounds(systems, deadline)
     if (rounds < config.reps) {
