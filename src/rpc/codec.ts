@@ -10,6 +10,7 @@ import { MeshError } from '../errors.ts'
 import { MAX_FRAME_BYTES, MAX_PREFIX_BYTES } from './constants.ts'
 import { drained } from './drain.ts'
 import { encodeMessageFast } from './fast-cbor.ts'
+import { varintLength, writeVarint } from './varint.ts'
 import type { AbortOptions, Stream } from '@libp2p/interface'
 
 /** A chunk as a libp2p stream yields it: a Uint8Array or a Uint8ArrayList (which has `subarray()`). */
@@ -41,10 +42,8 @@ export function encodeMessage(value: unknown): Uint8Array {
       }
     )
   }
-  const prefix = encodeVarint(body.byteLength)
-  const out = new Uint8Array(prefix.byteLength + body.byteLength)
-  out.set(prefix, 0)
-  out.set(body, prefix.byteLength)
+  const out = new Uint8Array(varintLength(body.byteLength) + body.byteLength)
+  out.set(body, writeVarint(out, 0, body.byteLength))
   return out
 }
 
@@ -55,17 +54,6 @@ export function encodeMessage(value: unknown): Uint8Array {
 export async function writeMessage(stream: Stream, value: unknown, options?: AbortOptions): Promise<void> {
   await drained(stream, options)
   if (!stream.send(encodeMessage(value))) await drained(stream, options)
-}
-
-function encodeVarint(n: number): Uint8Array {
-  const bytes: number[] = []
-  let rest = n
-  while (rest >= 0x80) {
-    bytes.push((rest % 0x80) | 0x80)
-    rest = Math.floor(rest / 0x80)
-  }
-  bytes.push(rest)
-  return Uint8Array.from(bytes)
 }
 
 /**

@@ -15,6 +15,7 @@
  * Equality with `@ipld/dag-cbor` is a property test (`test/rpc/fast-cbor.spec.ts`).
  */
 import { CID } from 'multiformats/cid'
+import { varintLength, writeVarint } from './varint.ts'
 
 /** Largest byte string taken: larger ones go to `@ipld/dag-cbor`, which appends them without a copy. */
 export const MAX_FAST_BYTES = 4096
@@ -33,10 +34,8 @@ const SMALL_MAP = 16
 /** Encoded map keys, cached: frames repeat the same few keys on every call. */
 const KEY_CACHE_MAX = 512
 
-/** Thrown inside the encoder when a value is not one it takes; never escapes {@link encodeMessageFast}. */
+/** Thrown inside the encoder when a value is not one it takes, or does not fit; never escapes. */
 const UNSUPPORTED: unique symbol = Symbol('unsupported')
-/** Thrown inside the encoder when the arena is full. */
-const FULL: unique symbol = Symbol('full')
 
 /** Size of one arena: several messages of the largest size fit. */
 const ARENA_BYTES = 4 * MAX_FAST_MESSAGE
@@ -57,33 +56,22 @@ const keyCache = new Map<string, Uint8Array>()
  * undefined when the value is not one this encoder takes.
  */
 export function encodeMessageFast(value: unknown): Uint8Array | undefined {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const base = used
-    pos = base + PREFIX_ROOM
-    limit = Math.min(arena.byteLength, base + MAX_FAST_MESSAGE)
-    try {
-      write(value, 0)
-    } catch (err) {
-      // anything but a full arena (a value not taken here, a throwing getter): dag-cbor decides
-      if (err !== FULL) return undefined
-      // the message would not fit after the arena's other messages: once more on a new arena
-      if (base === 0 || limit - base >= MAX_FAST_MESSAGE) return undefined
-      newArena()
-      continue
-    }
-    const length = pos - base - PREFIX_ROOM
-    const start = base + PREFIX_ROOM - varintLength(length)
-    let n = length
-    for (let i = start; i < base + PREFIX_ROOM; i++) {
-      arena[i] = n >= 0x80 ? (n % 0x80) | 0x80 : n
-      n = Math.floor(n / 0x80)
-    }
-    used = pos
-    const message = arena.subarray(start, pos)
-    if (arena.byteLength - used < MAX_FAST_MESSAGE / 4) newArena()
-    return message
+  // every message starts with room for the largest one: a message that runs out of room is too large
+  if (ARENA_BYTES - used < MAX_FAST_MESSAGE) newArena()
+  const base = used
+  pos = base + PREFIX_ROOM
+  limit = base + MAX_FAST_MESSAGE
+  try {
+    write(value, 0)
+  } catch {
+    // a value not taken here, a message too large, a throwing getter: dag-cbor decides
+    return undefined
   }
-  return undefined
+  const length = pos - base - PREFIX_ROOM
+  const start = base + PREFIX_ROOM - varintLength(length)
+  writeVarint(arena, start, length)
+  used = pos
+  return arena.subarray(start, pos)
 }
 
 function newArena(): void {
@@ -93,14 +81,8 @@ function newArena(): void {
   used = 0
 }
 
-function varintLength(n: number): number {
-  let bytes = 1
-  for (let rest = n; rest >= 0x80; rest = Math.floor(rest / 0x80)) bytes++
-  return bytes
-}
-
 function room(n: number): void {
-  if (pos + n > limit) throw FULL
+  if (pos + n > limit) throw UNSUPPORTED
 }
 
 /** A CBOR head: major type and argument, in the shortest form (as DAG-CBOR requires). */
