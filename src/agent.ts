@@ -18,7 +18,9 @@ import {
   ucanAuthorizer
 } from './policy/index.ts'
 import {
+  andThen,
   answerCard,
+  assertCommand,
   buildCard,
   CARD_PROTOCOL,
   callOnConnection,
@@ -28,6 +30,7 @@ import {
   type IntentContract,
   type IntentHandler,
   IntentServer,
+  type MaybePromise,
   toCallStream
 } from './rpc/index.ts'
 import type {
@@ -40,6 +43,13 @@ import type {
 
 function toContract(intent: IntentContract | string): IntentContract {
   return typeof intent === 'string' ? defineIntent({ cmd: intent }) : intent
+}
+
+/** The command of `intent`: a contract's, or the string itself once checked. */
+function commandOf(intent: IntentContract | string): string {
+  if (typeof intent !== 'string') return intent.cmd
+  assertCommand(intent)
+  return intent
 }
 
 function toSigner(identity: Ed25519Signer | PrivateKey | undefined): Ed25519Signer {
@@ -171,7 +181,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   /** Resolve `target`, dial it through a relay, and run one call with the right capability. */
   const callByName = async (
     target: string,
-    intent: string,
+    contract: IntentContract | string,
     args: unknown,
     callOptions: AgentCallOptions,
     onProgress?: (data: unknown) => void
@@ -186,20 +196,23 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       return signal
     }
     try {
+      const intent = commandOf(contract)
       const { record, connection } = reachable(target) ?? (await reach(target, deadlineSignal()))
-      const once = async (): Promise<unknown> => {
-        const auth = await presenter.authFor(connection, intent, args, {
-          audience: audienceOf(record),
-          ...(callOptions.signed === undefined ? {} : { signed: callOptions.signed }),
-          ...(callOptions.proofs === undefined ? {} : { extra: callOptions.proofs })
-        })
-        return await callOnConnection(connection, intent, args, {
-          ...callOptions,
-          timeout: Math.max(0, deadline - Date.now()),
-          ...(auth === undefined ? {} : { auth }),
-          ...(onProgress === undefined ? {} : { onProgress })
-        })
-      }
+      const once = (): MaybePromise<unknown> =>
+        andThen(
+          presenter.authFor(connection, intent, args, {
+            audience: audienceOf(record),
+            ...(callOptions.signed === undefined ? {} : { signed: callOptions.signed }),
+            ...(callOptions.proofs === undefined ? {} : { extra: callOptions.proofs })
+          }),
+          (auth) =>
+            callOnConnection(connection, intent, args, {
+              ...callOptions,
+              timeout: Math.max(0, deadline - Date.now()),
+              ...(auth === undefined ? {} : { auth }),
+              ...(onProgress === undefined ? {} : { onProgress })
+            })
+        )
       try {
         return await once()
       } catch (err) {
@@ -231,23 +244,24 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     handle(intent: IntentContract | string, handler: AgentHandler<never, unknown, never>) {
       const contract = toContract(intent)
       const wrapped: IntentHandler = (args, ctx) => {
-        const handedOver = (ctx.grant.details?.connection as Connection | undefined) ?? undefined
-        const onward = handedOver === undefined ? [] : presentedProofs(handedOver)
-        const agentCtx: AgentCallContext = {
-          ...ctx,
-          call: ((target: string, i: IntentContract | string, a?: unknown, o: AgentCallOptions = {}) =>
-            agent.call(target, i as string, a, { ...o, proofs: [...onward, ...(o.proofs ?? [])] })) as Agent['call']
-        }
+        // the context is the server's own object (its signal is made on first use): add to it, do not copy it
+        const agentCtx = ctx as AgentCallContext
+        agentCtx.call = ((target: string, i: IntentContract | string, a?: unknown, o: AgentCallOptions = {}) => {
+          // the delegations the caller handed over on its connection travel on with this call
+          const handedOver = ctx.grant.details?.connection as Connection | undefined
+          const onward = handedOver === undefined ? [] : presentedProofs(handedOver)
+          return agent.call(target, i as string, a, { ...o, proofs: [...onward, ...(o.proofs ?? [])] })
+        }) as Agent['call']
         return handler(args as never, agentCtx as AgentCallContext<never>)
       }
       server.handle(contract, wrapped)
       return agent
     },
-    async call(target: string, intent: IntentContract | string, args: unknown = null, callOptions: AgentCallOptions = {}) {
-      return (await callByName(target, toContract(intent).cmd, args, callOptions)) as never
+    call(target: string, intent: IntentContract | string, args: unknown = null, callOptions: AgentCallOptions = {}) {
+      return callByName(target, intent, args, callOptions) as never
     },
     stream(target: string, intent: IntentContract | string, args: unknown = null, callOptions: AgentCallOptions = {}) {
-      return toCallStream((onProgress) => callByName(target, toContract(intent).cmd, args, callOptions, onProgress))
+      return toCallStream((onProgress) => callByName(target, intent, args, callOptions, onProgress))
     },
     async resolve(target, resolveOptions = {}) {
       const record = await resolver.resolve(target, resolveOptions)

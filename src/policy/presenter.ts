@@ -48,14 +48,15 @@ export class CapabilityPresenter {
    * The `auth` field for calling `cmd` with `args` on `connection`: the shortest chain granting this
    * agent `cmd`, by CID, plus the tokens not yet presented on that connection. `extra` delegations
    * (handed over by a caller for onward calls) are searched too. Undefined when no chain is held:
-   * the call then goes without authority and the agent decides.
+   * the call then goes without authority and the agent decides. Synchronous unless a signed
+   * invocation is asked for (that needs a signature).
    */
-  async authFor(
+  authFor(
     connection: Connection,
     cmd: string,
     args: unknown,
     options: { audience: string; signed?: boolean; extra?: ReadonlyArray<Delegation | Uint8Array> }
-  ): Promise<UcanAuth | undefined> {
+  ): UcanAuth | undefined | Promise<UcanAuth> {
     const now = Math.floor(Date.now() / 1000)
     const extra = options.extra ?? []
     let pool: Map<string, Delegation> = this.held
@@ -107,7 +108,7 @@ export class CapabilityPresenter {
         throw new MeshError('INVALID_ARGUMENT', 'a signed invocation needs its arguments as a map')
       }
       const root = chain[0]!
-      const inv = await invoke({
+      return invoke({
         issuer: this.signer,
         subject: root.payload.sub ?? root.payload.iss,
         audience: options.audience,
@@ -116,8 +117,10 @@ export class CapabilityPresenter {
         proofs: chain,
         expiration: now + SIGNED_INVOCATION_TTL_SECONDS,
         issuedAt: now
+      }).then((inv) => {
+        auth.inv = inv.bytes
+        return auth
       })
-      auth.inv = inv.bytes
     }
     return auth
   }

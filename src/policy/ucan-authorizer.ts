@@ -193,26 +193,72 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
     replay.set(cid, exp === null ? now + 24 * 3600_000 : exp * 1000 + 60_000)
   }
 
-  const askLocal = async (
+  /** The local policy's verdict: nothing to wait for without one, else a promise that rejects on a refusal. */
+  const askLocal = (
     phase: 'request' | 'action',
     intent: string,
     cmd: string,
     args: unknown,
     caller: { peer: string; did: string },
     chain: ValidatedChain
-  ): Promise<void> => {
-    if (init.localPolicy === undefined) return
-    let verdict: boolean | string
-    try {
-      verdict = await init.localPolicy({ phase, intent, cmd, args, caller, chain })
-    } catch {
-      verdict = 'the local policy failed'
+  ): Promise<void> | undefined => {
+    const localPolicy = init.localPolicy
+    if (localPolicy === undefined) return undefined
+    return (async () => {
+      let verdict: boolean | string
+      try {
+        verdict = await localPolicy({ phase, intent, cmd, args, caller, chain })
+      } catch {
+        verdict = 'the local policy failed'
+      }
+      if (verdict !== true) {
+        throw new MeshError('PERMISSION_DENIED', `local policy: ${typeof verdict === 'string' ? verdict : 'refused'}`, {
+          details: { reason: 'LocalPolicy' }
+        })
+      }
+    })()
+  }
+
+  /** The chain of a signed invocation, once its signature, audience, command, arguments and freshness are checked. */
+  const signedChain = async (
+    request: AuthorizationRequest,
+    caller: { peer: string; did: string },
+    inv: Uint8Array,
+    store: Map<string, Delegation>
+  ): Promise<ValidatedChain> => {
+    const validated = await validate(inv, {
+      proofs: store,
+      trusted,
+      revoked: init.revoked,
+      cache,
+      audience: init.agentDid,
+      ...clock
+    })
+    if (validated.issuer !== caller.did) {
+      throw new UcanError('InvalidAudience', 'the invocation was signed by another principal than the caller')
     }
-    if (verdict !== true) {
-      throw new MeshError('PERMISSION_DENIED', `local policy: ${typeof verdict === 'string' ? verdict : 'refused'}`, {
-        details: { reason: 'LocalPolicy' }
-      })
+    if (validated.command !== request.cmd) {
+      throw new UcanError('InvalidClaim', 'the signed invocation is for another command')
     }
+    if (argsDigest(validated.args) !== argsDigest(request.rawArgs)) {
+      throw new UcanError('InvalidClaim', 'the signed invocation is for other arguments')
+    }
+    checkReplay(validated.invocation.cid.toString(), validated.invocation.payload.exp)
+    return validated.chain
+  }
+
+  /** The caller's chain for `request`, by reference (validated once per connection) or from a signed invocation. */
+  const chainFor = (request: AuthorizationRequest, caller: { peer: string; did: string }): ValidatedChain | Promise<ValidatedChain> => {
+    const auth = parseAuth(request.auth)
+    const store = remember(request.connection, auth.dlg ?? [])
+    if (auth.inv !== undefined) return signedChain(request, caller, auth.inv, store)
+    const prf = auth.prf ?? []
+    let chain = chainsOf(request.connection).find(prf)
+    if (chain === undefined) {
+      chain = validateChain(prf, { holder: caller.did, proofs: store, trusted, revoked: init.revoked, cache, ...clock })
+      chainsOf(request.connection).add(prf, chain)
+    }
+    return chain
   }
 
   /** A chain among the delegations presented on `connection`, delegated to `holder`, that allows the action. */
@@ -239,50 +285,10 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
   }
 
   return {
-    async authorize(request: AuthorizationRequest): Promise<Grant> {
+    authorize(request: AuthorizationRequest): Grant | Promise<Grant> {
       const caller = callerOf(request.connection)
       let chain: ValidatedChain | undefined
-      try {
-        const auth = parseAuth(request.auth)
-        const store = remember(request.connection, auth.dlg ?? [])
-        if (auth.inv !== undefined) {
-          const validated = await validate(auth.inv, {
-            proofs: store,
-            trusted,
-            revoked: init.revoked,
-            cache,
-            audience: init.agentDid,
-            ...clock
-          })
-          if (validated.issuer !== caller.did) {
-            throw new UcanError('InvalidAudience', 'the invocation was signed by another principal than the caller')
-          }
-          if (validated.command !== request.cmd) {
-            throw new UcanError('InvalidClaim', 'the signed invocation is for another command')
-          }
-          if (argsDigest(validated.args) !== argsDigest(request.rawArgs)) {
-            throw new UcanError('InvalidClaim', 'the signed invocation is for other arguments')
-          }
-          chain = validated.chain
-          checkReplay(validated.invocation.cid.toString(), validated.invocation.payload.exp)
-        } else {
-          const prf = auth.prf ?? []
-          chain = chainsOf(request.connection).find(prf)
-          if (chain === undefined) {
-            chain = validateChain(prf, {
-              holder: caller.did,
-              proofs: store,
-              trusted,
-              revoked: init.revoked,
-              cache,
-              ...clock
-            })
-            chainsOf(request.connection).add(prf, chain)
-          }
-        }
-        chain.authorize(request.cmd, request.args, clock)
-        await askLocal('request', request.cmd, request.cmd, request.args, caller, chain)
-      } catch (err) {
+      const refuse = (err: unknown): never => {
         const refusal = denied(err)
         emit(() => ({
           phase: 'request',
@@ -297,35 +303,51 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
         }))
         throw refusal
       }
-      const validChain = chain
-      const base = (): Pick<AuditEvent, 'caller' | 'intent' | 'chain' | 'authority'> => ({
-        caller,
-        intent: request.cmd,
-        chain: [...validChain.cids],
-        authority: validChain.subject
-      })
-      emit(() => ({ ...base(), phase: 'request', cmd: request.cmd, argsDigest: argsDigest(request.args), allowed: true }))
-      return {
-        caller: { did: caller.did },
-        details: { chain: validChain, authority: validChain.subject, connection: request.connection },
-        async allows(cmd: string, args: unknown): Promise<void> {
-          try {
-            let used = validChain
+      /** The chain allows the request itself, and so does the local policy: the grant. */
+      const check = (found: ValidatedChain): Grant | Promise<Grant> => {
+        chain = found
+        found.authorize(request.cmd, request.args, clock)
+        const local = askLocal('request', request.cmd, request.cmd, request.args, caller, found)
+        return local === undefined ? grant(found) : local.then(() => grant(found))
+      }
+      try {
+        const found = chainFor(request, caller)
+        const granted = found instanceof Promise ? found.then(check) : check(found)
+        return granted instanceof Promise ? granted.catch(refuse) : granted
+      } catch (err) {
+        return refuse(err)
+      }
+
+      function grant(validChain: ValidatedChain): Grant {
+        const base = (): Pick<AuditEvent, 'caller' | 'intent' | 'chain' | 'authority'> => ({
+          caller,
+          intent: request.cmd,
+          chain: [...validChain.cids],
+          authority: validChain.subject
+        })
+        emit(() => ({ ...base(), phase: 'request', cmd: request.cmd, argsDigest: argsDigest(request.args), allowed: true }))
+        return {
+          caller: { did: caller.did },
+          details: { chain: validChain, authority: validChain.subject, connection: request.connection },
+          async allows(cmd: string, args: unknown): Promise<void> {
             try {
-              validChain.authorize(cmd, args, clock)
+              let used = validChain
+              try {
+                validChain.authorize(cmd, args, clock)
+              } catch (err) {
+                // the caller may hold the action through another chain it presented on this connection
+                const other = otherChainAllowing(request.connection, caller.did, cmd, args)
+                if (other === undefined) throw err
+                used = other
+              }
+              await askLocal('action', request.cmd, cmd, args, caller, used)
             } catch (err) {
-              // the caller may hold the action through another chain it presented on this connection
-              const other = otherChainAllowing(request.connection, caller.did, cmd, args)
-              if (other === undefined) throw err
-              used = other
+              const refusal = denied(err)
+              emit(() => ({ ...base(), phase: 'action', cmd, argsDigest: argsDigest(args), allowed: false, reason: refusal.message }))
+              throw refusal
             }
-            await askLocal('action', request.cmd, cmd, args, caller, used)
-          } catch (err) {
-            const refusal = denied(err)
-            emit(() => ({ ...base(), phase: 'action', cmd, argsDigest: argsDigest(args), allowed: false, reason: refusal.message }))
-            throw refusal
+            emit(() => ({ ...base(), phase: 'action', cmd, argsDigest: argsDigest(args), allowed: true }))
           }
-          emit(() => ({ ...base(), phase: 'action', cmd, argsDigest: argsDigest(args), allowed: true }))
         }
       }
     }

@@ -2,14 +2,38 @@ import type { Connection, Logger, Stream } from '@libp2p/interface'
 import { pipe } from 'it-pipe'
 import { MeshError } from '../errors.ts'
 import { BatchWriter } from './batch-writer.ts'
+import { DeadlineTimer } from './deadlines.ts'
 import { decodeMessages, encodeMessage } from './codec.ts'
 import { CALLS_PER_SHARED_STREAM, FRAME_VERSION, MAX_FRAME_BYTES, RPC_PROTOCOL } from './constants.ts'
 import { errorFromFrame, type Frame, parseFrame } from './frames.ts'
 
+/** What a call sends besides its command and arguments. */
+export interface CallFields {
+  /** The caller's timeout, in ms: the deadline the agent runs the call under. */
+  timeout: number
+  idem?: string
+  trace?: string
+  auth?: unknown
+}
+
+/** How a caller waits for one call. */
+export interface CallWaiting {
+  /** Aborting it cancels the call. */
+  signal?: AbortSignal | undefined
+  /** Called with each progress event, in order, before the result. */
+  onProgress?: ((data: unknown) => void) | undefined
+}
+
 interface PendingCall {
+  readonly id: number
+  /** When the caller stops waiting, in ms since the epoch. */
+  readonly deadline: number
+  readonly timeout: number
   resolve(result: unknown): void
   reject(err: MeshError): void
-  onProgress?: ((data: unknown) => void) | undefined
+  onProgress: ((data: unknown) => void) | undefined
+  signal: AbortSignal | undefined
+  onAbort: (() => void) | undefined
 }
 
 /**
@@ -21,6 +45,10 @@ export class SharedCallStream {
   readonly stream: Stream
   private readonly writer: BatchWriter
   private readonly pending = new Map<number, PendingCall>()
+  private readonly deadlines = new DeadlineTimer<PendingCall>(
+    () => this.pending.values(),
+    (call) => this.cancel(call.id, new MeshError('DEADLINE_EXCEEDED', `no result within ${call.timeout} ms`))
+  )
   private nextId = 1
   private dead: MeshError | undefined
 
@@ -50,39 +78,58 @@ export class SharedCallStream {
   }
 
   /**
-   * Start a call; returns its id and the promise of its result, or undefined (nothing sent) when the
-   * encoded request is larger than `maxRequestBytes`: such a call belongs on a stream of its own.
+   * Start a call and return the promise of its result, or undefined (nothing sent) when the encoded
+   * request is larger than `maxRequestBytes`: such a call belongs on a stream of its own. The call
+   * fails with `DEADLINE_EXCEEDED` once `fields.timeout` ms have passed, and with `CANCELLED` when
+   * `waiting.signal` aborts; the agent is told to stop either way.
    */
-  start(
-    cmd: string,
-    args: unknown,
-    fields: { timeout: number; idem?: string; trace?: string; auth?: unknown },
-    maxRequestBytes: number,
-    onProgress?: (data: unknown) => void
-  ): { id: number; result: Promise<unknown> } | undefined {
-    if (this.dead !== undefined) throw this.dead
+  start(cmd: string, args: unknown, fields: CallFields, maxRequestBytes: number, waiting: CallWaiting = {}): Promise<unknown> | undefined {
+    if (this.dead !== undefined) return Promise.reject(this.dead)
     const id = this.nextId
-    this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1
     const frame: Frame = { v: FRAME_VERSION, type: 'req', id, cmd, args, timeout: fields.timeout }
     if (fields.idem !== undefined) frame.idem = fields.idem
     if (fields.trace !== undefined) frame.trace = fields.trace
     if (fields.auth !== undefined) frame.auth = fields.auth
     const bytes = encodeMessage(frame)
     if (bytes.byteLength > maxRequestBytes) return undefined
+    this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1
     const result = new Promise<unknown>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress })
+      const call: PendingCall = {
+        id,
+        deadline: Date.now() + fields.timeout,
+        timeout: fields.timeout,
+        resolve,
+        reject,
+        onProgress: waiting.onProgress,
+        signal: waiting.signal,
+        onAbort: undefined
+      }
+      if (waiting.signal !== undefined) {
+        call.onAbort = () => this.cancel(id, new MeshError('CANCELLED', 'the call was cancelled by the caller'))
+        waiting.signal.addEventListener('abort', call.onAbort, { once: true })
+      }
+      this.pending.set(id, call)
+      this.deadlines.watch(call.deadline)
     })
     this.writer.write(bytes)
-    return { id, result }
+    return result
   }
 
   /** Give up on call `id`: the agent is told to abort its handler; its answer, if any, is dropped. */
   cancel(id: number, reason: MeshError): void {
-    const call = this.pending.get(id)
+    const call = this.settle(id)
     if (call === undefined) return
-    this.pending.delete(id)
     call.reject(reason)
     if (this.usable) this.writer.write(encodeMessage({ v: FRAME_VERSION, type: 'cancel', id }))
+  }
+
+  /** Take call `id` out of the pending calls (undefined when it is not pending). */
+  private settle(id: number): PendingCall | undefined {
+    const call = this.pending.get(id)
+    if (call === undefined) return undefined
+    this.pending.delete(id)
+    if (call.onAbort !== undefined) call.signal?.removeEventListener('abort', call.onAbort)
+    return call
   }
 
   /** Whether a call needs its own stream because this one cannot take it now. */
@@ -95,16 +142,12 @@ export class SharedCallStream {
       for await (const value of pipe(this.stream, decodeMessages({ maxBytes: maxFrameBytes }))) {
         const frame = parseFrame(value)
         if (frame.type === 'err' && frame.id === 0) throw errorFromFrame(frame)
-        const call = this.pending.get(frame.id)
-        if (call === undefined) continue
         if (frame.type === 'prog') {
-          call.onProgress?.(frame.data)
+          this.pending.get(frame.id)?.onProgress?.(frame.data)
         } else if (frame.type === 'res') {
-          this.pending.delete(frame.id)
-          call.resolve(frame.result)
+          this.settle(frame.id)?.resolve(frame.result)
         } else if (frame.type === 'err') {
-          this.pending.delete(frame.id)
-          call.reject(errorFromFrame(frame))
+          this.settle(frame.id)?.reject(errorFromFrame(frame))
         }
       }
       this.fail(new MeshError('UNAVAILABLE', 'the agent closed the call stream'))
@@ -116,27 +159,35 @@ export class SharedCallStream {
 
   private fail(err: MeshError): void {
     this.dead ??= err
-    for (const call of this.pending.values()) call.reject(err)
-    this.pending.clear()
+    this.deadlines.stop()
+    for (const id of [...this.pending.keys()]) this.settle(id)?.reject(err)
   }
 }
 
 /** The shared call streams of each connection, opened on demand. */
 const channels = new WeakMap<Connection, { streams: SharedCallStream[]; opening?: Promise<SharedCallStream> }>()
 
-/** A shared call stream on `connection` that can take one more call. */
+/** A shared call stream already open on `connection` that can take one more call, if there is one. */
+export function readySharedStream(connection: Connection): SharedCallStream | undefined {
+  const entry = channels.get(connection)
+  if (entry === undefined) return undefined
+  for (const stream of entry.streams) if (stream.usable && !stream.full) return stream
+  return undefined
+}
+
+/** A shared call stream on `connection` that can take one more call, opened when there is none. */
 export async function sharedStreamFor(
   connection: Connection,
   options: { signal?: AbortSignal; maxFrameBytes?: number; log?: Logger }
 ): Promise<SharedCallStream> {
+  const ready = readySharedStream(connection)
+  if (ready !== undefined) return ready
   let entry = channels.get(connection)
   if (entry === undefined) {
     entry = { streams: [] }
     channels.set(connection, entry)
   }
   entry.streams = entry.streams.filter((s) => s.usable)
-  const ready = entry.streams.find((s) => !s.full)
-  if (ready !== undefined) return ready
   if (entry.opening === undefined) {
     const holder = entry
     holder.opening = SharedCallStream.open(connection, options)

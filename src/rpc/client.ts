@@ -1,6 +1,6 @@
 import { pipe } from 'it-pipe'
 import { MeshError } from '../errors.ts'
-import { sharedStreamFor } from './channel.ts'
+import { type CallFields, type CallWaiting, readySharedStream, type SharedCallStream, sharedStreamFor } from './channel.ts'
 import { decodeMessages, writeMessage } from './codec.ts'
 import {
   DEFAULT_CALL_TIMEOUT_MS,
@@ -50,7 +50,7 @@ export interface WireCallOptions extends CallOptions {
  * @returns the handler's result
  * @throws {MeshError} the agent's error code, or `DEADLINE_EXCEEDED`, `CANCELLED`, `UNAVAILABLE`
  */
-export async function callOnConnection(
+export function callOnConnection(
   connection: Connection,
   cmd: string,
   args: unknown,
@@ -58,26 +58,36 @@ export async function callOnConnection(
 ): Promise<unknown> {
   const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT_MS
   if (options.traceparent !== undefined && !TRACEPARENT.test(options.traceparent)) {
-    throw new MeshError('INVALID_ARGUMENT', 'traceparent must be a W3C trace context traceparent')
+    return Promise.reject(new MeshError('INVALID_ARGUMENT', 'traceparent must be a W3C trace context traceparent'))
   }
-  const fields: { timeout: number; idem?: string; trace?: string; auth?: unknown } = { timeout }
+  if (aborted(options.signal)) return Promise.reject(new MeshError('CANCELLED', 'the call was cancelled by the caller'))
+  const fields: CallFields = { timeout }
   if (options.idempotencyKey !== undefined) fields.idem = options.idempotencyKey
   if (options.traceparent !== undefined) fields.trace = options.traceparent
   if (options.auth !== undefined) fields.auth = options.auth
-  return await callOnSharedStream(connection, cmd, args, fields, options)
+  const waiting: CallWaiting = { signal: options.signal, onProgress: options.onProgress }
+  // the common case: a shared stream is open and has room, and the call starts without waiting
+  const shared = readySharedStream(connection)
+  if (shared === undefined) return callOnNewSharedStream(connection, cmd, args, fields, options, waiting)
+  try {
+    return shared.start(cmd, args, fields, SHARED_STREAM_MAX_REQUEST_BYTES, waiting) ?? callOnOwnStream(connection, cmd, args, fields, options)
+  } catch (err) {
+    // arguments that cannot be encoded: the caller gets a rejected promise, as from any other failure
+    return Promise.reject(err as Error)
+  }
 }
 
-/** Run a call on the connection's shared stream, or on a stream of its own when its request is large. */
-async function callOnSharedStream(
+/** Open (or wait for) a shared stream on `connection`, then run the call on it. */
+async function callOnNewSharedStream(
   connection: Connection,
   cmd: string,
   args: unknown,
-  fields: { timeout: number; idem?: string; trace?: string; auth?: unknown },
-  options: WireCallOptions
+  fields: CallFields,
+  options: WireCallOptions,
+  waiting: CallWaiting
 ): Promise<unknown> {
   const deadlineAt = Date.now() + fields.timeout
-  if (options.signal?.aborted === true) throw new MeshError('CANCELLED', 'the call was cancelled by the caller')
-  let shared: Awaited<ReturnType<typeof sharedStreamFor>>
+  let shared: SharedCallStream
   try {
     shared = await sharedStreamFor(connection, {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -87,22 +97,9 @@ async function callOnSharedStream(
     if (aborted(options.signal)) throw new MeshError('CANCELLED', 'the call was cancelled by the caller')
     throw new MeshError('UNAVAILABLE', `cannot open an rpc stream: ${(err as Error).message}`, { cause: err })
   }
-  const left = Math.max(1, deadlineAt - Date.now())
-  const started = shared.start(cmd, args, { ...fields, timeout: left }, SHARED_STREAM_MAX_REQUEST_BYTES, options.onProgress)
-  if (started === undefined) return await callOnOwnStream(connection, cmd, args, { ...fields, timeout: left }, options)
-  const { id, result } = started
-  const onAbort = (): void => shared.cancel(id, new MeshError('CANCELLED', 'the call was cancelled by the caller'))
-  const timer = setTimeout(
-    () => shared.cancel(id, new MeshError('DEADLINE_EXCEEDED', `no result within ${fields.timeout} ms`)),
-    left
-  )
-  options.signal?.addEventListener('abort', onAbort, { once: true })
-  try {
-    return await result
-  } finally {
-    clearTimeout(timer)
-    options.signal?.removeEventListener('abort', onAbort)
-  }
+  const left = { ...fields, timeout: Math.max(1, deadlineAt - Date.now()) }
+  return await (shared.start(cmd, args, left, SHARED_STREAM_MAX_REQUEST_BYTES, waiting) ??
+    callOnOwnStream(connection, cmd, args, left, options))
 }
 
 /** Run one call on a stream of its own (large requests). */
@@ -110,7 +107,7 @@ async function callOnOwnStream(
   connection: Connection,
   cmd: string,
   args: unknown,
-  fields: { timeout: number; idem?: string; trace?: string; auth?: unknown },
+  fields: CallFields,
   options: WireCallOptions
 ): Promise<unknown> {
   const timeout = fields.timeout

@@ -10,6 +10,7 @@ import { MeshError } from '../errors.ts'
 import { MAX_FRAME_BYTES, MAX_PREFIX_BYTES } from './constants.ts'
 import { drained } from './drain.ts'
 import { encodeMessageFast } from './fast-cbor.ts'
+import { decodeFast, NOT_FAST } from './fast-cbor-decode.ts'
 import { varintLength, writeVarint } from './varint.ts'
 import type { AbortOptions, Stream } from '@libp2p/interface'
 
@@ -91,6 +92,8 @@ export function decodeMessages(options: DecodeOptions = {}) {
 }
 
 function decodeBody(body: Uint8Array): unknown {
+  const fast = decodeFast(body)
+  if (fast !== NOT_FAST) return fast
   try {
     return dagCbor.decode(body)
   } catch (err) {

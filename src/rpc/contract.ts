@@ -1,5 +1,6 @@
 import type { StandardJSONSchemaV1, StandardSchemaV1 } from '@standard-schema/spec'
 import { MeshError } from '../errors.ts'
+import { andThen, type MaybePromise } from './maybe-promise.ts'
 
 /** Any Standard Schema (zod, valibot, arktype…). */
 export type Schema<Input = unknown, Output = Input> = StandardSchemaV1<Input, Output>
@@ -100,16 +101,39 @@ export async function validateWith<T>(
   what: string,
   code: 'INVALID_ARGUMENT' | 'INTERNAL' = 'INVALID_ARGUMENT'
 ): Promise<T> {
+  return await validateNow(schema, value, what, code)
+}
+
+/**
+ * {@link validateWith} without a promise when the schema answers synchronously (zod, valibot and
+ * arktype do for schemas without async refinements), or when there is no schema: the call path of
+ * every request validates its arguments and its result.
+ */
+export function validateNow<T>(
+  schema: Schema<unknown, T> | undefined,
+  value: unknown,
+  what: string,
+  code: 'INVALID_ARGUMENT' | 'INTERNAL' = 'INVALID_ARGUMENT'
+): MaybePromise<T> {
   if (schema === undefined) return value as T
-  const outcome = await schema['~standard'].validate(value)
-  if (outcome.issues === undefined) return outcome.value
-  const issues: SchemaIssue[] = outcome.issues.slice(0, 32).map((issue) => ({
+  return andThen(schema['~standard'].validate(value), (outcome) => {
+    if (outcome.issues === undefined) return outcome.value
+    throw schemaError(outcome.issues, what, code)
+  })
+}
+
+function schemaError(
+  found: ReadonlyArray<StandardSchemaV1.Issue>,
+  what: string,
+  code: 'INVALID_ARGUMENT' | 'INTERNAL'
+): MeshError {
+  const issues: SchemaIssue[] = found.slice(0, 32).map((issue) => ({
     message: String(issue.message).slice(0, 500),
     path: (issue.path ?? []).map((p) => String(typeof p === 'object' && p !== null ? p.key : p))
   }))
   const first = issues[0]
   const where = first !== undefined && first.path.length > 0 ? ` at ${first.path.join('.')}` : ''
-  throw new MeshError(code, `${what} do not match the schema${where}: ${first?.message ?? 'invalid'}`, {
+  return new MeshError(code, `${what} do not match the schema${where}: ${first?.message ?? 'invalid'}`, {
     details: { issues }
   })
 }

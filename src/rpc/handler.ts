@@ -69,9 +69,10 @@ export interface AuthorizationRequest {
 }
 
 /**
- * Decides whether a call may run. Deny by default: throw a `PERMISSION_DENIED` MeshError (with the
- * reason) for anything not positively allowed.
+ * Decides whether a call may run. Deny by default: throw (or reject with) a `PERMISSION_DENIED`
+ * MeshError, with the reason, for anything not positively allowed. It may answer synchronously
+ * (a cached chain) or with a promise.
  */
 export interface CallAuthorizer {
-  authorize(request: AuthorizationRequest): Promise<Grant>
+  authorize(request: AuthorizationRequest): Grant | Promise<Grant>
 }

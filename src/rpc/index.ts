@@ -37,4 +37,5 @@ export {
 export { errorFrame, errorFromFrame, type Frame, parseFrame, TRACEPARENT } from './frames.ts'
 export type { AuthorizationRequest, CallAuthorizer, CallContext, Caller, Grant, IntentHandler } from './handler.ts'
 export { remoteDidString, remotePeerString } from './peers.ts'
+export { andThen, isThenable, type MaybePromise } from './maybe-promise.ts'
 export { IntentServer, type IntentServerComponents, type IntentServerInit, type ServedIntent } from './server.ts'

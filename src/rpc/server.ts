@@ -17,11 +17,14 @@ import {
   MAX_OUTBOUND_STREAMS,
   RPC_PROTOCOL
 } from './constants.ts'
-import { type IntentContract, validateWith } from './contract.ts'
+import { type IntentContract, validateNow } from './contract.ts'
+import { DeadlineTimer } from './deadlines.ts'
 import { errorFrame, type Frame, parseFrame, type RequestFrame } from './frames.ts'
-import type { CallAuthorizer, CallContext, Grant, IntentHandler } from './handler.ts'
+import type { CallAuthorizer, Grant, IntentHandler } from './handler.ts'
 import { IdempotencyStore, idempotencyKey } from './idempotency.ts'
+import { andThen, isThenable, type MaybePromise } from './maybe-promise.ts'
 import { remoteDidString, remotePeerString } from './peers.ts'
+import { deadlineExceeded, RunningCall, ServerCallContext } from './running-call.ts'
 import type { ComponentLogger, Connection, Logger, Startable, Stream } from '@libp2p/interface'
 
 /** The part of a libp2p node the intent server needs. */
@@ -75,10 +78,20 @@ export interface ServedIntent {
   handler: IntentHandler
 }
 
+/** The calls of one inbound stream, and a wake-up for when the last of them ends. */
+interface StreamCalls {
+  readonly active: Map<number, RunningCall>
+  idle: (() => void) | undefined
+}
+
 /**
  * Serves `/agentmesh/rpc/1`: reads request frames; for each, checks limits, the argument schema and
  * the caller's authority, runs the handler with a deadline and an abort signal, streams its progress
  * and answers with one result or error frame.
+ *
+ * The steps of a call (schema, authorizer, handler, result schema) run synchronously as long as each
+ * answers synchronously, and one timer serves every call's deadline, so a call to a synchronous
+ * handler costs no promise and no timer of its own.
  */
 export class IntentServer implements Startable {
   private readonly components: IntentServerComponents
@@ -90,8 +103,12 @@ export class IntentServer implements Startable {
   private readonly maxInflight: number
   private readonly maxCallsPerCaller: number
   private readonly idempotency: IdempotencyStore
-  private readonly inflight = new Set<AbortController>()
+  private readonly inflight = new Set<RunningCall>()
   private readonly perCaller = new Map<string, number>()
+  private readonly deadlines = new DeadlineTimer<RunningCall>(
+    () => this.inflight,
+    (call) => call.stop(deadlineExceeded(call))
+  )
   private started = false
 
   constructor(components: IntentServerComponents, init: IntentServerInit) {
@@ -139,7 +156,8 @@ export class IntentServer implements Startable {
   async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
-    for (const controller of this.inflight) controller.abort(new MeshError('UNAVAILABLE', 'the agent is stopping'))
+    for (const call of this.inflight) call.stop(new MeshError('UNAVAILABLE', 'the agent is stopping'))
+    this.deadlines.stop()
     await this.components.registrar.unhandle(RPC_PROTOCOL)
   }
 
@@ -147,10 +165,10 @@ export class IntentServer implements Startable {
     // answers of concurrent calls finishing in the same tick share one write
     const writer = new BatchWriter(stream)
     const answer = (frame: Frame): void => writer.write(encodeMessage(frame))
-    const active = new Map<number, AbortController>()
-    const running = new Set<Promise<void>>()
+    const calls: StreamCalls = { active: new Map(), idle: undefined }
+    const peer = remotePeerString(connection)
     const onClose = (): void => {
-      for (const controller of active.values()) controller.abort(new MeshError('CANCELLED', 'the caller went away'))
+      for (const call of calls.active.values()) call.stop(new MeshError('CANCELLED', 'the caller went away'))
     }
     stream.addEventListener('close', onClose, { once: true })
     try {
@@ -164,32 +182,25 @@ export class IntentServer implements Startable {
           continue
         }
         if (frame.type === 'cancel') {
-          active.get(frame.id)?.abort(new MeshError('CANCELLED', 'the caller cancelled the call'))
+          calls.active.get(frame.id)?.stop(new MeshError('CANCELLED', 'the caller cancelled the call'))
           continue
         }
         if (frame.type !== 'req') {
           answer(errorFrame(frame.id, new MeshError('INVALID_ARGUMENT', 'expected a request')))
           continue
         }
-        const refusal = this.admit(frame, active)
+        const refusal = this.admit(frame, calls.active)
         if (refusal !== undefined) {
           answer(errorFrame(frame.id, refusal))
           continue
         }
-        const controller = new AbortController()
-        const peer = remotePeerString(connection)
-        active.set(frame.id, controller)
-        this.inflight.add(controller)
+        const timeout = Math.min(frame.timeout > 0 ? frame.timeout : DEFAULT_CALL_TIMEOUT_MS, MAX_CALL_TIMEOUT_MS)
+        const call = new RunningCall(frame.id, peer, timeout)
+        calls.active.set(frame.id, call)
+        this.inflight.add(call)
         this.perCaller.set(peer, (this.perCaller.get(peer) ?? 0) + 1)
-        const run = this.runCall(stream, writer, connection, frame, controller).finally(() => {
-          active.delete(frame.id)
-          running.delete(run)
-          this.inflight.delete(controller)
-          const left = (this.perCaller.get(peer) ?? 1) - 1
-          if (left <= 0) this.perCaller.delete(peer)
-          else this.perCaller.set(peer, left)
-        })
-        running.add(run)
+        this.deadlines.watch(call.deadline)
+        this.runCall(stream, writer, connection, frame, call, calls)
         if (writer.backlog > MAX_ANSWER_BACKLOG_BYTES) await this.waitForReader(stream, writer)
       }
     } catch (err) {
@@ -199,7 +210,11 @@ export class IntentServer implements Startable {
       if (stream.status === 'open') answer(errorFrame(0, meshErr))
       onClose()
     }
-    await Promise.allSettled([...running])
+    if (calls.active.size > 0) {
+      await new Promise<void>((resolve) => {
+        calls.idle = resolve
+      })
+    }
     stream.removeEventListener('close', onClose)
     await writer.ready().catch(() => {})
     if (stream.status === 'open') await stream.close().catch(() => {})
@@ -222,7 +237,7 @@ export class IntentServer implements Startable {
   }
 
   /** Refuse a request at once when the agent is stopping or a limit is reached; undefined admits it. */
-  private admit(req: RequestFrame, active: Map<number, AbortController>): MeshError | undefined {
+  private admit(req: RequestFrame, active: Map<number, RunningCall>): MeshError | undefined {
     if (!this.started) return new MeshError('UNAVAILABLE', 'the agent is stopping')
     if (active.has(req.id)) return new MeshError('INVALID_ARGUMENT', 'call id already in use on this stream')
     if (active.size >= this.maxCallsPerStream) {
@@ -236,91 +251,83 @@ export class IntentServer implements Startable {
     return undefined
   }
 
-  private async runCall(
-    stream: Stream,
-    writer: BatchWriter,
-    connection: Connection,
-    req: RequestFrame,
-    controller: AbortController
-  ) {
-    const peer = remotePeerString(connection)
-    const timeout = Math.min(req.timeout > 0 ? req.timeout : DEFAULT_CALL_TIMEOUT_MS, MAX_CALL_TIMEOUT_MS)
-    const deadline = Date.now() + timeout
-    const timer = setTimeout(() => {
-      controller.abort(new MeshError('DEADLINE_EXCEEDED', `deadline of ${timeout} ms exceeded`))
-    }, timeout)
-    let answer: Frame
+  /** Run `req` to its answer frame and send it; synchronous for as long as every step is. */
+  private runCall(stream: Stream, writer: BatchWriter, connection: Connection, req: RequestFrame, call: RunningCall, calls: StreamCalls): void {
+    const finish = (answer: Frame): void => {
+      calls.active.delete(call.id)
+      this.inflight.delete(call)
+      const left = (this.perCaller.get(call.peer) ?? 1) - 1
+      if (left <= 0) this.perCaller.delete(call.peer)
+      else this.perCaller.set(call.peer, left)
+      if (calls.active.size === 0) calls.idle?.()
+      // A result that arrives after the deadline or a cancel is never delivered.
+      if (call.reason !== undefined && answer.type === 'res') answer = errorFrame(req.id, this.toWireError(call.reason, req.cmd))
+      if (stream.status !== 'open' || stream.writeStatus !== 'writable') return
+      writer.write(this.encodeAnswer(answer, req.id))
+    }
+    const fail = (err: unknown): void => finish(errorFrame(req.id, this.toWireError(err, req.cmd)))
     try {
-      if ((this.perCaller.get(peer) ?? 0) > this.maxCallsPerCaller) {
-        throw new MeshError('RESOURCE_EXHAUSTED', 'this caller is at its limit of calls in flight', {
-          details: { limit: this.maxCallsPerCaller }
-        })
-      }
-      const served = this.intents.get(req.cmd)
-      if (served === undefined) {
-        // only a caller allowed to run the intent learns that it is not served here
-        await this.authorizer.authorize({ cmd: req.cmd, args: req.args, rawArgs: req.args, auth: req.auth, connection })
-        throw new MeshError('UNIMPLEMENTED', `intent ${req.cmd} is not served here`)
-      }
-      const args = await validateWith(served.contract.args, req.args, 'arguments')
-      const grant = await this.authorizer.authorize({ cmd: req.cmd, args, rawArgs: req.args, auth: req.auth, connection })
-      if (req.idem === undefined) {
-        answer = await this.execute(stream, writer, served, req, args, grant, { peer, did: remoteDidString(connection) }, deadline, controller)
-      } else {
-        const key = idempotencyKey(peer, req.cmd, req.idem)
-        let outcome = this.idempotency.get(key)
-        if (outcome === undefined) {
-          outcome = this.execute(stream, writer, served, req, args, grant, { peer, did: remoteDidString(connection) }, deadline, controller)
-          this.idempotency.set(key, outcome)
-        }
-        answer = { ...(await raceAbort(outcome, controller.signal)), id: req.id }
-      }
+      const answer = this.answerOf(stream, writer, connection, req, call)
+      if (isThenable(answer)) Promise.resolve(answer).then(finish, fail)
+      else finish(answer)
     } catch (err) {
-      answer = errorFrame(req.id, this.toWireError(err, req.cmd))
-    } finally {
-      clearTimeout(timer)
+      fail(err)
     }
-    // A result that arrives after the deadline or a cancel is never delivered.
-    if (controller.signal.aborted && answer.type === 'res') {
-      answer = errorFrame(req.id, this.toWireError(controller.signal.reason, req.cmd))
-    }
-    if (stream.status !== 'open' || stream.writeStatus !== 'writable') return
-    writer.write(this.encodeAnswer(answer, req.id))
   }
 
-  /** Run the handler and turn its outcome into a terminal frame (never rejects). */
-  private async execute(
+  /** The terminal frame of `req`: limits, schema, authority, then the handler (or the idempotent outcome). */
+  private answerOf(stream: Stream, writer: BatchWriter, connection: Connection, req: RequestFrame, call: RunningCall): MaybePromise<Frame> {
+    if ((this.perCaller.get(call.peer) ?? 0) > this.maxCallsPerCaller) {
+      throw new MeshError('RESOURCE_EXHAUSTED', 'this caller is at its limit of calls in flight', {
+        details: { limit: this.maxCallsPerCaller }
+      })
+    }
+    const served = this.intents.get(req.cmd)
+    if (served === undefined) {
+      // only a caller allowed to run the intent learns that it is not served here
+      return andThen(this.authorizer.authorize({ cmd: req.cmd, args: req.args, rawArgs: req.args, auth: req.auth, connection }), () => {
+        throw new MeshError('UNIMPLEMENTED', `intent ${req.cmd} is not served here`)
+      })
+    }
+    return andThen(validateNow(served.contract.args, req.args, 'arguments'), (args) =>
+      andThen(this.authorizer.authorize({ cmd: req.cmd, args, rawArgs: req.args, auth: req.auth, connection }), (grant) => {
+        const caller = { peer: call.peer, did: remoteDidString(connection), ...grant.caller }
+        if (req.idem === undefined) return this.execute(stream, writer, served, req, args, grant, caller, call)
+        const key = idempotencyKey(call.peer, req.cmd, req.idem)
+        const first = this.idempotency.get(key)
+        if (first !== undefined) return andThen(call.race(first), (outcome) => ({ ...outcome, id: req.id }))
+        const outcome = Promise.resolve(this.execute(stream, writer, served, req, args, grant, caller, call))
+        this.idempotency.set(key, outcome)
+        return outcome
+      })
+    )
+  }
+
+  /** Run the handler and turn its outcome into a terminal frame (never throws, never rejects). */
+  private execute(
     stream: Stream,
     writer: BatchWriter,
     served: ServedIntent,
     req: RequestFrame,
     args: unknown,
     grant: Grant,
-    caller: { peer: string; did: string },
-    deadline: number,
-    controller: AbortController
-  ): Promise<Frame> {
-    const signal = controller.signal
-    const ctx: CallContext = {
-      cmd: req.cmd,
-      caller: { ...caller, ...grant.caller },
-      signal,
-      deadline,
-      grant,
-      authorize: (cmd, actionArgs) => grant.allows(cmd, actionArgs),
-      progress: async (data) => {
-        if (signal.aborted || stream.status !== 'open' || stream.writeStatus !== 'writable') return
-        writer.write(encodeMessage({ v: FRAME_VERSION, type: 'prog', id: req.id, data }))
-        await writer.ready({ signal })
-      }
-    }
-    if (req.trace !== undefined) ctx.traceparent = req.trace
+    caller: ServerCallContext['caller'],
+    call: RunningCall
+  ): MaybePromise<Frame> {
+    const failed = (err: unknown): Frame => errorFrame(req.id, this.toWireError(err, req.cmd))
     try {
-      const raw = await raceAbort(Promise.resolve(served.handler(args, ctx)), signal)
-      const result = await validateWith(served.contract.result, raw === undefined ? null : raw, 'result', 'INTERNAL')
-      return { v: FRAME_VERSION, type: 'res', id: req.id, result }
+      const ctx = new ServerCallContext(req, call, grant, caller, stream, writer)
+      const outcome = andThen(call.race(served.handler(args, ctx)), (raw) =>
+        andThen(validateNow(served.contract.result, raw === undefined ? null : raw, 'result', 'INTERNAL'), (result): Frame => ({
+          v: FRAME_VERSION,
+          type: 'res',
+          id: req.id,
+          result
+        }))
+      )
+      return isThenable(outcome) ? Promise.resolve(outcome).catch(failed) : outcome
     } catch (err) {
-      return errorFrame(req.id, this.toWireError(err, req.cmd))
+      return failed(err)
     }
   }
 
@@ -341,23 +348,4 @@ export class IntentServer implements Startable {
     this.log.error('handler of %s threw - %e', cmd, err)
     return MeshError.from(err)
   }
-}
-
-/** Resolve with `promise`, or reject with the signal's reason as soon as it aborts. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(err)
-      }
-    )
-  })
 }

@@ -1,0 +1,208 @@
+/**
+ * A direct DAG-CBOR decoder for the small messages every call carries, with `@ipld/dag-cbor` as the
+ * judge of everything else.
+ *
+ * `@ipld/dag-cbor` (cborg) builds a token object per item and merges its options per message: about
+ * 10 µs of an agent's CPU for each request frame, and as much again for each answer on the caller.
+ * This decoder walks the bytes once and builds the value directly. It returns a value only when it is
+ * certain `@ipld/dag-cbor` would return the same one: every integer, length and tag in its shortest
+ * form (dag-cbor's strict mode), definite lengths only, string keys without repeats, 64-bit floats
+ * that are finite, `undefined` read as null, and tag 42 as a CID of this `multiformats`. Strings are
+ * decoded as cborg decodes them (invalid UTF-8 becomes U+FFFD, as in its TextDecoder), and byte
+ * strings are copies, as in cborg. For anything else (half and single floats, big integers, other
+ * tags, indefinite lengths, truncated or trailing bytes, repeated keys, deep nesting) it answers
+ * {@link NOT_FAST} and the caller hands the bytes to `@ipld/dag-cbor`, which decodes them or throws.
+ * So the set of messages accepted and the values they decode to are `@ipld/dag-cbor`'s; a property
+ * test (`test/rpc/fast-cbor.spec.ts`) compares the two on random values and on corrupted bytes.
+ */
+import { CID } from 'multiformats/cid'
+
+/** What {@link decodeFast} returns for bytes it leaves to `@ipld/dag-cbor`. */
+export const NOT_FAST: unique symbol = Symbol('not-fast')
+
+/** Deepest nesting decoded here (deeper messages go to `@ipld/dag-cbor`). */
+const MAX_DEPTH = 32
+/** Strings shorter than this are read by a loop when ASCII (cborg's threshold; the result is the same). */
+const SHORT_STRING = 32
+/** The CBOR tag of a CID in DAG-CBOR. */
+const CID_TAG = 42
+
+const utf8 = new TextDecoder()
+/** Thrown inside the decoder when the bytes are not ones it takes; never escapes. */
+const BAIL: unique symbol = Symbol('bail')
+
+let data: Uint8Array = new Uint8Array(0)
+let pos = 0
+
+/**
+ * Decode one DAG-CBOR value filling all of `bytes`, or return {@link NOT_FAST} when the bytes are not
+ * ones this decoder takes (then `@ipld/dag-cbor` decides).
+ */
+export function decodeFast(bytes: Uint8Array): unknown {
+  data = bytes
+  pos = 0
+  try {
+    const value = read(0)
+    return pos === bytes.byteLength ? value : NOT_FAST
+  } catch {
+    return NOT_FAST
+  } finally {
+    data = EMPTY
+  }
+}
+
+const EMPTY = new Uint8Array(0)
+
+/** The argument of a head with additional info `info`, in its shortest form only. */
+function argument(info: number): number {
+  if (info < 24) return info
+  const at = pos
+  switch (info) {
+    case 24: {
+      if (at + 1 > data.byteLength) throw BAIL
+      const n = data[at]!
+      if (n < 24) throw BAIL
+      pos = at + 1
+      return n
+    }
+    case 25: {
+      if (at + 2 > data.byteLength) throw BAIL
+      const n = (data[at]! << 8) | data[at + 1]!
+      if (n < 0x100) throw BAIL
+      pos = at + 2
+      return n
+    }
+    case 26: {
+      if (at + 4 > data.byteLength) throw BAIL
+      const n = data[at]! * 0x1000000 + ((data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!)
+      if (n < 0x10000) throw BAIL
+      pos = at + 4
+      return n
+    }
+    case 27: {
+      if (at + 8 > data.byteLength) throw BAIL
+      const hi = data[at]! * 0x1000000 + ((data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!)
+      // 2^53 and up is a bigint in dag-cbor; below 2^32 is not the shortest form
+      if (hi === 0 || hi >= 0x200000) throw BAIL
+      const lo = data[at + 4]! * 0x1000000 + ((data[at + 5]! << 16) | (data[at + 6]! << 8) | data[at + 7]!)
+      pos = at + 8
+      return hi * 0x100000000 + lo
+    }
+    default:
+      throw BAIL
+  }
+}
+
+function read(depth: number): unknown {
+  if (pos >= data.byteLength) throw BAIL
+  const initial = data[pos++]!
+  const major = initial >>> 5
+  const info = initial & 0x1f
+  switch (major) {
+    case 0:
+      return argument(info)
+    case 1: {
+      const n = argument(info)
+      const value = -1 - n
+      if (value < Number.MIN_SAFE_INTEGER) throw BAIL
+      return value
+    }
+    case 2:
+      return readBytes(argument(info))
+    case 3:
+      return readString(argument(info))
+    case 4: {
+      if (depth >= MAX_DEPTH) throw BAIL
+      const n = argument(info)
+      const out: unknown[] = []
+      for (let i = 0; i < n; i++) out.push(read(depth + 1))
+      return out
+    }
+    case 5: {
+      if (depth >= MAX_DEPTH) throw BAIL
+      return readMap(argument(info), depth)
+    }
+    case 6:
+      return readCid(info)
+    default:
+      return readSimple(info)
+  }
+}
+
+function readBytes(n: number): Uint8Array {
+  const end = pos + n
+  if (end > data.byteLength) throw BAIL
+  const out = data.slice(pos, end)
+  pos = end
+  return out
+}
+
+function readString(n: number): string {
+  const start = pos
+  const end = start + n
+  if (end > data.byteLength) throw BAIL
+  pos = end
+  if (n < SHORT_STRING) {
+    let out = ''
+    for (let i = start; i < end; i++) {
+      const c = data[i]!
+      if (c >= 0x80) return utf8.decode(data.subarray(start, end))
+      out += String.fromCharCode(c)
+    }
+    return out
+  }
+  return utf8.decode(data.subarray(start, end))
+}
+
+function readMap(n: number, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (let i = 0; i < n; i++) {
+    if (pos >= data.byteLength) throw BAIL
+    const initial = data[pos++]!
+    // keys are strings: anything else is dag-cbor's error to report
+    if (initial >>> 5 !== 3) throw BAIL
+    const key = readString(argument(initial & 0x1f))
+    if (Object.hasOwn(out, key)) throw BAIL
+    const value = read(depth + 1)
+    if (key === '__proto__') {
+      // an own property, as cborg makes it, never the prototype setter
+      Object.defineProperty(out, key, { value, configurable: true, enumerable: true, writable: true })
+    } else {
+      out[key] = value
+    }
+  }
+  return out
+}
+
+/** Tag 42 in its one-byte form, then a byte string holding 0x00 and the CID's bytes. */
+function readCid(info: number): CID {
+  if (info !== 24 || pos >= data.byteLength || data[pos] !== CID_TAG) throw BAIL
+  pos++
+  if (pos >= data.byteLength) throw BAIL
+  const initial = data[pos++]!
+  if (initial >>> 5 !== 2) throw BAIL
+  const bytes = readBytes(argument(initial & 0x1f))
+  if (bytes[0] !== 0) throw BAIL
+  return CID.decode(bytes.subarray(1))
+}
+
+function readSimple(info: number): unknown {
+  switch (info) {
+    case 20:
+      return false
+    case 21:
+      return true
+    case 22:
+    case 23: // dag-cbor reads undefined as null
+      return null
+    case 27: {
+      if (pos + 8 > data.byteLength) throw BAIL
+      const value = new DataView(data.buffer, data.byteOffset + pos, 8).getFloat64(0)
+      if (!Number.isFinite(value)) throw BAIL
+      pos += 8
+      return value
+    }
+    default:
+      throw BAIL
+  }
+}
