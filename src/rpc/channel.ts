@@ -1,9 +1,8 @@
 import type { Connection, Logger, Stream } from '@libp2p/interface'
-import { pipe } from 'it-pipe'
 import { MeshError } from '../errors.ts'
 import { BatchWriter } from './batch-writer.ts'
 import { DeadlineTimer } from './deadlines.ts'
-import { decodeMessages, encodeMessage } from './codec.ts'
+import { encodeMessage, readMessages } from './codec.ts'
 import { CALLS_PER_SHARED_STREAM, FRAME_VERSION, MAX_FRAME_BYTES, RPC_PROTOCOL } from './constants.ts'
 import { errorFromFrame, type Frame, parseFrame } from './frames.ts'
 
@@ -139,21 +138,24 @@ export class SharedCallStream {
 
   private async read(maxFrameBytes: number): Promise<void> {
     try {
-      for await (const value of pipe(this.stream, decodeMessages({ maxBytes: maxFrameBytes }))) {
-        const frame = parseFrame(value)
-        if (frame.type === 'err' && frame.id === 0) throw errorFromFrame(frame)
-        if (frame.type === 'prog') {
-          this.pending.get(frame.id)?.onProgress?.(frame.data)
-        } else if (frame.type === 'res') {
-          this.settle(frame.id)?.resolve(frame.result)
-        } else if (frame.type === 'err') {
-          this.settle(frame.id)?.reject(errorFromFrame(frame))
-        }
-      }
+      await readMessages(this.stream, (value) => this.onFrame(value), { maxBytes: maxFrameBytes })
       this.fail(new MeshError('UNAVAILABLE', 'the agent closed the call stream'))
     } catch (err) {
       this.fail(MeshError.is(err) ? err : new MeshError('UNAVAILABLE', `the call stream failed: ${(err as Error).message}`))
       this.stream.abort(err as Error)
+    }
+  }
+
+  /** One frame from the agent: progress, a result or an error for a pending call; an error for the stream ends it. */
+  private onFrame(value: unknown): void {
+    const frame = parseFrame(value)
+    if (frame.type === 'err' && frame.id === 0) throw errorFromFrame(frame)
+    if (frame.type === 'prog') {
+      this.pending.get(frame.id)?.onProgress?.(frame.data)
+    } else if (frame.type === 'res') {
+      this.settle(frame.id)?.resolve(frame.result)
+    } else if (frame.type === 'err') {
+      this.settle(frame.id)?.reject(errorFromFrame(frame))
     }
   }
 

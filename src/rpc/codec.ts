@@ -57,6 +57,57 @@ export async function writeMessage(stream: Stream, value: unknown, options?: Abo
   if (!stream.send(encodeMessage(value))) await drained(stream, options)
 }
 
+/** What {@link MessageDecoder.next} returns while the buffered bytes hold no whole message. */
+export const NEED_MORE: unique symbol = Symbol('need-more')
+
+/**
+ * Cuts a byte stream into length-prefixed DAG-CBOR messages and decodes them: push chunks as they
+ * arrive, then take messages with {@link MessageDecoder.next} until it answers {@link NEED_MORE}. It
+ * buffers at most one message and refuses a length over `maxBytes` before reading the body.
+ *
+ * @example
+ * ```ts
+ * const decoder = new MessageDecoder(1024)
+ * decoder.push(chunk)
+ * for (let value = decoder.next(); value !== NEED_MORE; value = decoder.next()) handle(value)
+ * ```
+ */
+export class MessageDecoder {
+  private readonly buffer = new ChunkBuffer()
+  private readonly maxBytes: number
+  private want = -1
+
+  constructor(maxBytes: number = MAX_FRAME_BYTES) {
+    this.maxBytes = maxBytes
+  }
+
+  push(chunk: Chunk): void {
+    this.buffer.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())
+  }
+
+  /**
+   * The next decoded message, or {@link NEED_MORE}.
+   *
+   * @throws {MeshError} `RESOURCE_EXHAUSTED` for a length over the limit, `INVALID_ARGUMENT` for a bad
+   * prefix or a body that is not DAG-CBOR; the byte stream cannot be read further after either
+   */
+  next(): unknown {
+    if (this.want < 0) {
+      this.want = readPrefix(this.buffer, this.maxBytes)
+      if (this.want < 0) return NEED_MORE
+    }
+    if (this.buffer.length < this.want) return NEED_MORE
+    const body = this.buffer.take(this.want)
+    this.want = -1
+    return decodeBody(body)
+  }
+
+  /** True when bytes of an incomplete message are buffered (a stream that ends now was cut short). */
+  get partial(): boolean {
+    return this.want >= 0 || this.buffer.length > 0
+  }
+}
+
 /**
  * An `it-pipe` transform: chunks in, decoded DAG-CBOR values out.
  *
@@ -71,24 +122,66 @@ export async function writeMessage(stream: Stream, value: unknown, options?: Abo
 export function decodeMessages(options: DecodeOptions = {}) {
   const maxBytes = options.maxBytes ?? MAX_FRAME_BYTES
   return async function* (source: AsyncIterable<Chunk>): AsyncGenerator<unknown, void, undefined> {
-    const buffer = new ChunkBuffer()
-    let want = -1
+    const decoder = new MessageDecoder(maxBytes)
     for await (const chunk of source) {
-      buffer.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())
-      while (true) {
-        if (want < 0) {
-          want = readPrefix(buffer, maxBytes)
-          if (want < 0) break
-        }
-        if (buffer.length < want) break
-        const body = buffer.take(want)
-        want = -1
-        yield decodeBody(body)
-      }
+      decoder.push(chunk)
+      for (let value = decoder.next(); value !== NEED_MORE; value = decoder.next()) yield value
     }
-    if (want >= 0 || buffer.length > 0)
-      throw new MeshError('INVALID_ARGUMENT', 'stream ended inside a message')
+    if (decoder.partial) throw new MeshError('INVALID_ARGUMENT', 'stream ended inside a message')
   }
+}
+
+/**
+ * Read `stream`'s messages as they arrive: `onMessage` is called synchronously for each one, in the
+ * stream's own `message` event. Resolves when the remote end closes its writable side (or the stream
+ * closes cleanly) after its last message; rejects with a typed error for bytes that are not messages
+ * (see {@link MessageDecoder.next}), a stream that ends inside a message, a stream that fails, or an
+ * exception of `onMessage`. Listeners are removed either way.
+ *
+ * The long-lived call streams read this way: an async iterator over the stream and a transform over
+ * that cost promises and microtask turns per message on both ends of every call.
+ */
+export function readMessages(stream: Stream, onMessage: (value: unknown) => void, options: DecodeOptions = {}): Promise<void> {
+  const decoder = new MessageDecoder(options.maxBytes ?? MAX_FRAME_BYTES)
+  return new Promise<void>((resolve, reject) => {
+    let ending = false
+    let settled = false
+    const settle = (err?: unknown): void => {
+      if (settled) return
+      settled = true
+      stream.removeEventListener('message', onData)
+      stream.removeEventListener('remoteCloseWrite', onEnd)
+      stream.removeEventListener('close', onClose)
+      if (err !== undefined) reject(err)
+      else if (decoder.partial) reject(new MeshError('INVALID_ARGUMENT', 'stream ended inside a message'))
+      else resolve()
+    }
+    const onData = (evt: { data: Chunk }): void => {
+      try {
+        decoder.push(evt.data)
+        for (let value = decoder.next(); value !== NEED_MORE && !settled; value = decoder.next()) onMessage(value)
+      } catch (err) {
+        settle(err)
+        return
+      }
+      if (ending && stream.readBufferLength === 0) settle()
+    }
+    // the remote is done writing: end once what it wrote has been read (a paused stream still holds some)
+    const onEnd = (): void => {
+      ending = true
+      if (stream.readBufferLength === 0) settle()
+    }
+    const onClose = (evt: Event): void => {
+      const error = (evt as Event & { error?: Error }).error
+      settle(error === undefined ? undefined : error)
+    }
+    stream.addEventListener('message', onData)
+    stream.addEventListener('remoteCloseWrite', onEnd)
+    stream.addEventListener('close', onClose)
+    if (stream.status !== 'open' && stream.status !== 'closing') settle()
+    // closed for writing before we listened: what it buffered is dispatched first (in a microtask), then end
+    else if (stream.remoteWriteStatus === 'closed') queueMicrotask(onEnd)
+  })
 }
 
 function decodeBody(body: Uint8Array): unknown {

@@ -1,7 +1,6 @@
-import { pipe } from 'it-pipe'
 import { MeshError } from '../errors.ts'
 import { BatchWriter } from './batch-writer.ts'
-import { decodeMessages, encodeMessage } from './codec.ts'
+import { encodeMessage, readMessages } from './codec.ts'
 import {
   DEFAULT_CALL_TIMEOUT_MS,
   FRAME_VERSION,
@@ -82,6 +81,8 @@ export interface ServedIntent {
 interface StreamCalls {
   readonly active: Map<number, RunningCall>
   idle: (() => void) | undefined
+  /** True while reading is paused for a caller that does not read its answers. */
+  paused: boolean
 }
 
 /**
@@ -164,50 +165,21 @@ export class IntentServer implements Startable {
   private async onStream(stream: Stream, connection: Connection): Promise<void> {
     // answers of concurrent calls finishing in the same tick share one write
     const writer = new BatchWriter(stream)
-    const answer = (frame: Frame): void => writer.write(encodeMessage(frame))
-    const calls: StreamCalls = { active: new Map(), idle: undefined }
+    const calls: StreamCalls = { active: new Map(), idle: undefined, paused: false }
     const peer = remotePeerString(connection)
     const onClose = (): void => {
       for (const call of calls.active.values()) call.stop(new MeshError('CANCELLED', 'the caller went away'))
     }
     stream.addEventListener('close', onClose, { once: true })
     try {
-      for await (const value of pipe(stream, decodeMessages({ maxBytes: this.maxFrameBytes }))) {
-        let frame: Frame
-        try {
-          frame = parseFrame(value)
-        } catch (err) {
-          const id = typeof (value as { id?: unknown })?.id === 'number' ? (value as { id: number }).id : 0
-          answer(errorFrame(id, MeshError.from(err, 'INVALID_ARGUMENT')))
-          continue
-        }
-        if (frame.type === 'cancel') {
-          calls.active.get(frame.id)?.stop(new MeshError('CANCELLED', 'the caller cancelled the call'))
-          continue
-        }
-        if (frame.type !== 'req') {
-          answer(errorFrame(frame.id, new MeshError('INVALID_ARGUMENT', 'expected a request')))
-          continue
-        }
-        const refusal = this.admit(frame, calls.active)
-        if (refusal !== undefined) {
-          answer(errorFrame(frame.id, refusal))
-          continue
-        }
-        const timeout = Math.min(frame.timeout > 0 ? frame.timeout : DEFAULT_CALL_TIMEOUT_MS, MAX_CALL_TIMEOUT_MS)
-        const call = new RunningCall(frame.id, peer, timeout)
-        calls.active.set(frame.id, call)
-        this.inflight.add(call)
-        this.perCaller.set(peer, (this.perCaller.get(peer) ?? 0) + 1)
-        this.deadlines.watch(call.deadline)
-        this.runCall(stream, writer, connection, frame, call, calls)
-        if (writer.backlog > MAX_ANSWER_BACKLOG_BYTES) await this.waitForReader(stream, writer)
-      }
+      await readMessages(stream, (value) => this.onFrame(value, stream, writer, connection, peer, calls), {
+        maxBytes: this.maxFrameBytes
+      })
     } catch (err) {
       // The byte stream cannot be resynchronised after a bad prefix or body: answer, then end it.
       const meshErr = MeshError.from(err, 'INVALID_ARGUMENT')
       this.log('closing rpc stream from %p: %s', connection.remotePeer, meshErr.message)
-      if (stream.status === 'open') answer(errorFrame(0, meshErr))
+      if (stream.status === 'open') writer.write(encodeMessage(errorFrame(0, meshErr)))
       onClose()
     }
     if (calls.active.size > 0) {
@@ -220,20 +192,57 @@ export class IntentServer implements Startable {
     if (stream.status === 'open') await stream.close().catch(() => {})
   }
 
+  /** One frame from the caller: a request starts a call, a cancel stops one, anything else is refused. */
+  private onFrame(value: unknown, stream: Stream, writer: BatchWriter, connection: Connection, peer: string, calls: StreamCalls): void {
+    const answer = (frame: Frame): void => writer.write(encodeMessage(frame))
+    let frame: Frame
+    try {
+      frame = parseFrame(value)
+    } catch (err) {
+      const id = typeof (value as { id?: unknown })?.id === 'number' ? (value as { id: number }).id : 0
+      answer(errorFrame(id, MeshError.from(err, 'INVALID_ARGUMENT')))
+      return
+    }
+    if (frame.type === 'cancel') {
+      calls.active.get(frame.id)?.stop(new MeshError('CANCELLED', 'the caller cancelled the call'))
+      return
+    }
+    if (frame.type !== 'req') {
+      answer(errorFrame(frame.id, new MeshError('INVALID_ARGUMENT', 'expected a request')))
+      return
+    }
+    const refusal = this.admit(frame, calls.active)
+    if (refusal !== undefined) {
+      answer(errorFrame(frame.id, refusal))
+      return
+    }
+    const timeout = Math.min(frame.timeout > 0 ? frame.timeout : DEFAULT_CALL_TIMEOUT_MS, MAX_CALL_TIMEOUT_MS)
+    const call = new RunningCall(frame.id, peer, timeout)
+    calls.active.set(frame.id, call)
+    this.inflight.add(call)
+    this.perCaller.set(peer, (this.perCaller.get(peer) ?? 0) + 1)
+    this.deadlines.watch(call.deadline)
+    this.runCall(stream, writer, connection, frame, call, calls)
+    if (writer.backlog > MAX_ANSWER_BACKLOG_BYTES && !calls.paused) this.waitForReader(stream, writer, calls)
+  }
+
   /**
    * Stop reading `stream` until its answers have been taken: pausing the stream stops yamux window
    * updates, so the caller cannot send more than its current window meanwhile.
    */
-  private async waitForReader(stream: Stream, writer: BatchWriter): Promise<void> {
+  private waitForReader(stream: Stream, writer: BatchWriter, calls: StreamCalls): void {
     this.log('caller on %s is not reading its answers (%d bytes waiting): pausing its requests', stream.id, writer.backlog)
+    calls.paused = true
     stream.pause()
-    try {
-      await writer.ready()
-    } catch {
-      // the stream closed or failed: the read loop ends on its own
-    } finally {
-      if (stream.status === 'open') stream.resume()
-    }
+    writer
+      .ready()
+      .catch(() => {
+        // the stream closed or failed: reading ends on its own
+      })
+      .finally(() => {
+        calls.paused = false
+        if (stream.status === 'open' && stream.readStatus === 'paused') stream.resume()
+      })
   }
 
   /** Refuse a request at once when the agent is stopping or a limit is reached; undefined admits it. */
