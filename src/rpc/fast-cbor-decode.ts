@@ -39,7 +39,9 @@ let pos = 0
  * ones this decoder takes (then `@ipld/dag-cbor` decides).
  */
 export function decodeFast(bytes: Uint8Array): unknown {
-  data = bytes
+  // a plain view of a Buffer (as the network hands them out): byte strings are copied out of it by
+  // Uint8Array's slice, where Buffer's slice would share the network's memory
+  data = bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   pos = 0
   try {
     const value = read(0)
@@ -156,23 +158,70 @@ function readString(n: number): string {
 
 function readMap(n: number, depth: number): Record<string, unknown> {
   const out: Record<string, unknown> = {}
+  let lastStart = 0
+  let lastLength = -1
   for (let i = 0; i < n; i++) {
     if (pos >= data.byteLength) throw BAIL
     const initial = data[pos++]!
     // keys are strings: anything else is dag-cbor's error to report
     if (initial >>> 5 !== 3) throw BAIL
-    const key = readString(argument(initial & 0x1f))
-    if (Object.hasOwn(out, key)) throw BAIL
-    const value = read(depth + 1)
-    if (key === '__proto__') {
-      // an own property, as cborg makes it, never the prototype setter
-      Object.defineProperty(out, key, { value, configurable: true, enumerable: true, writable: true })
-    } else {
-      out[key] = value
-    }
+    const length = argument(initial & 0x1f)
+    const start = pos
+    // keys in DAG-CBOR order (shorter first, then bytewise) cannot repeat; any other order goes to dag-cbor
+    if (!after(start, length, lastStart, lastLength)) throw BAIL
+    lastStart = start
+    lastLength = length
+    const key = readKey(length)
+    if (key === '__proto__') throw BAIL
+    out[key] = read(depth + 1)
   }
   return out
 }
+
+/** True when the key at `start` sorts strictly after the key at `prevStart` (DAG-CBOR map order). */
+function after(start: number, length: number, prevStart: number, prevLength: number): boolean {
+  if (length !== prevLength) return length > prevLength
+  if (start + length > data.byteLength) throw BAIL
+  for (let i = 0; i < length; i++) {
+    const a = data[start + i]!
+    const b = data[prevStart + i]!
+    if (a !== b) return a > b
+  }
+  return false
+}
+
+/** Short ASCII keys decoded before, by their bytes packed into a number: frames repeat the same few. */
+const keys = new Map<number, string>()
+const MAX_KEYS_CACHED = 256
+/** Keys of up to 7 ASCII bytes pack exactly into a double (7 bits each, then the length). */
+const MAX_PACKED_KEY = 7
+
+function readKey(length: number): string {
+  if (length === 0 || length > MAX_PACKED_KEY || pos + length > data.byteLength) return readString(length)
+  let packed = 0
+  for (let i = 0; i < length; i++) {
+    const c = data[pos + i]!
+    if (c >= 0x80) return readString(length)
+    packed = packed * 128 + c
+  }
+  packed = packed * 8 + length
+  const known = keys.get(packed)
+  if (known !== undefined) {
+    pos += length
+    return known
+  }
+  const key = readString(length)
+  if (keys.size < MAX_KEYS_CACHED) keys.set(packed, key)
+  return key
+}
+
+/**
+ * CIDs decoded lately: a caller sends the same chain reference on every call, and decoding a CID
+ * (multihash parsing, then re-encoding its bytes) cost more than the rest of the frame. CIDs are
+ * immutable values, so the same one is handed out again for the same bytes.
+ */
+const recentCids: CID[] = []
+const RECENT_CIDS = 8
 
 /** Tag 42 in its one-byte form, then a byte string holding 0x00 and the CID's bytes. */
 function readCid(info: number): CID {
@@ -181,9 +230,28 @@ function readCid(info: number): CID {
   if (pos >= data.byteLength) throw BAIL
   const initial = data[pos++]!
   if (initial >>> 5 !== 2) throw BAIL
-  const bytes = readBytes(argument(initial & 0x1f))
-  if (bytes[0] !== 0) throw BAIL
-  return CID.decode(bytes.subarray(1))
+  const length = argument(initial & 0x1f)
+  if (length < 1 || pos + length > data.byteLength || data[pos] !== 0) throw BAIL
+  const known = recentCid(pos + 1, length - 1)
+  if (known !== undefined) {
+    pos += length
+    return known
+  }
+  const cid = CID.decode(readBytes(length).subarray(1))
+  if (recentCids.length >= RECENT_CIDS) recentCids.pop()
+  recentCids.unshift(cid)
+  return cid
+}
+
+function recentCid(start: number, length: number): CID | undefined {
+  for (const cid of recentCids) {
+    const bytes = cid.bytes
+    if (bytes.byteLength !== length) continue
+    let i = 0
+    while (i < length && bytes[i] === data[start + i]) i++
+    if (i === length) return cid
+  }
+  return undefined
 }
 
 function readSimple(info: number): unknown {
