@@ -8,8 +8,11 @@ import { drained } from './drain.ts'
  * of one each. The flush runs in `setImmediate`, after the I/O callbacks of the turn and every
  * promise they resolved: a microtask flush ran before the next answer's continuation could add its
  * frame, so batches held 1.00 frame on average (measured at 64 calls in flight). A batch that
- * reaches {@link BATCH_MAX_FRAMES} frames or {@link BATCH_MAX_BYTES} bytes is sent at once. Honours
- * backpressure: while the stream needs draining, frames wait in the batch.
+ * reaches {@link BATCH_MAX_FRAMES} frames or {@link BATCH_MAX_BYTES} bytes is sent at once. When the
+ * last turn that wrote carried one frame (calls one at a time), a turn's first frame is sent at once:
+ * waiting for the end of the turn bought nothing and cost 4.5 us per call at the p50 (A/B on a
+ * relayed connection; no change at 64 calls in flight). Honours backpressure: while the stream needs
+ * draining, frames wait in the batch.
  */
 export class BatchWriter {
   private readonly stream: Stream
@@ -17,6 +20,9 @@ export class BatchWriter {
   private size = 0
   private scheduled = false
   private draining = false
+  /** Frames written in this turn of the event loop, and in the last turn that wrote any. */
+  private turnFrames = 0
+  private lastTurnFrames = 0
   /** Set once a send failed: the stream was aborted and nothing more is written. */
   private failed = false
 
@@ -24,21 +30,33 @@ export class BatchWriter {
     this.stream = stream
   }
 
-  /** Queue `bytes`; they are sent with whatever else is queued during this turn of the event loop. */
+  /**
+   * Queue `bytes`; they are sent with whatever else is queued during this turn of the event loop.
+   * When the last turn that wrote carried one frame only (one call at a time, as in a sequence of
+   * calls), nothing would share this write, and the first frame of the turn is sent at once instead
+   * of after the turn's other I/O and promises.
+   */
   write(bytes: Uint8Array): void {
     if (this.failed) return
+    this.turnFrames++
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(this.endTurn)
+    }
     this.parts.push(bytes)
     this.size += bytes.byteLength
     if (this.draining) return
-    if (this.parts.length >= BATCH_MAX_FRAMES || this.size >= BATCH_MAX_BYTES) {
+    if ((this.turnFrames === 1 && this.lastTurnFrames <= 1) || this.parts.length >= BATCH_MAX_FRAMES || this.size >= BATCH_MAX_BYTES) {
       this.send()
-    } else if (!this.scheduled) {
-      this.scheduled = true
-      setImmediate(() => {
-        this.scheduled = false
-        this.send()
-      })
     }
+  }
+
+  /** The end of a turn that wrote: send what it gathered, and remember how many frames it wrote. */
+  private readonly endTurn = (): void => {
+    this.scheduled = false
+    this.lastTurnFrames = this.turnFrames
+    this.turnFrames = 0
+    this.send()
   }
 
   /** Resolves once everything queued has been handed to the stream and the stream can take more. */

@@ -52,8 +52,21 @@ describe('batch writer (a real yamux stream over TCP)', () => {
     return all
   }
 
-  it('sends the frames written in one turn of the event loop as one write, in order', async () => {
+  /** A writer whose last turn wrote several frames: it gathers the frames of the next turn. */
+  async function busyWriter(): Promise<BatchWriter> {
     const writer = new BatchWriter(stream)
+    writer.write(new Uint8Array(1))
+    writer.write(new Uint8Array(1))
+    await writer.ready()
+    await new Promise((resolve) => setImmediate(resolve))
+    await arrived(2)
+    received = []
+    sends = 0
+    return writer
+  }
+
+  it('sends the frames written in one turn of the event loop as one write, in order, once turns carry several', async () => {
+    const writer = await busyWriter()
     const frames = Array.from({ length: 10 }, (_, i) => new Uint8Array(100).fill(i))
     for (const f of frames) writer.write(f)
     assert.equal(sends, 0, 'nothing is sent before the turn ends')
@@ -65,8 +78,26 @@ describe('batch writer (a real yamux stream over TCP)', () => {
     frames.forEach((f, i) => assert.deepEqual(all.subarray(i * 100, i * 100 + 100), f))
   })
 
-  it(`sends a batch as soon as it holds ${BATCH_MAX_FRAMES} frames, and the rest at the end of the turn`, async () => {
+  it('sends the first frame of a turn at once after turns of one frame each (one call at a time)', async () => {
     const writer = new BatchWriter(stream)
+    for (let turn = 0; turn < 3; turn++) {
+      writer.write(new Uint8Array(10).fill(turn))
+      assert.equal(sends, turn + 1, `the frame of turn ${turn} went at once`)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    // a second frame in the same turn waits for the end of the turn, with any others
+    writer.write(new Uint8Array(10).fill(3))
+    writer.write(new Uint8Array(10).fill(4))
+    writer.write(new Uint8Array(10).fill(5))
+    assert.equal(sends, 4)
+    await writer.ready()
+    assert.equal(sends, 5)
+    const all = await arrived(60)
+    assert.deepEqual([...all.filter((_, i) => i % 10 === 0)], [0, 1, 2, 3, 4, 5])
+  })
+
+  it(`sends a batch as soon as it holds ${BATCH_MAX_FRAMES} frames, and the rest at the end of the turn`, async () => {
+    const writer = await busyWriter()
     for (let i = 0; i < 2 * BATCH_MAX_FRAMES + 5; i++) writer.write(new Uint8Array(10).fill(i))
     assert.equal(sends, 2, 'two full batches went at once')
     await writer.ready()
@@ -76,7 +107,7 @@ describe('batch writer (a real yamux stream over TCP)', () => {
   })
 
   it(`sends a frame of ${BATCH_MAX_BYTES} bytes or more at once`, async () => {
-    const writer = new BatchWriter(stream)
+    const writer = await busyWriter()
     writer.write(new Uint8Array(BATCH_MAX_BYTES).fill(9))
     assert.equal(sends, 1)
     assert.equal(writer.pending, 0)
