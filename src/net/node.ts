@@ -24,9 +24,11 @@ import { tunedNoise } from './tuned-noise.ts'
 import { fixReservationRefresh } from './reservation-refresh.ts'
 import { relayKeeper } from './relay-keeper.ts'
 import type { RelayKeeperInit } from './relay-keeper-types.ts'
+import { skipUnheardStreamEvents } from './unheard-events.ts'
 import { tuneYamuxWindowUpdates } from './yamux-window.ts'
 
 tuneYamuxWindowUpdates()
+skipUnheardStreamEvents()
 
 /**
  * Limits a relay applies to the circuits it carries. Unset means unlimited: agentmesh circuits
