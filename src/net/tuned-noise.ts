@@ -1,4 +1,5 @@
 import { createSecretKey, type KeyObject } from 'node:crypto'
+import { ChaCha20Poly1305, newInstance } from '@chainsafe/as-chacha20poly1305'
 import { type ICryptoInterface, noise } from '@chainsafe/libp2p-noise'
 import { defaultCrypto, nodeCrypto } from '@chainsafe/libp2p-noise/crypto'
 import { MeshError } from '../errors.ts'
@@ -62,21 +63,56 @@ const ONE_WRITE_BYTES = 256 * 1024
 /** The parts of noise 17's encrypted connection that the write path below uses. */
 interface EncryptingStream {
   encrypt(data: unknown): { byteLength: number; subarray(): Uint8Array }
+  handshake: { encrypt(plaintext: unknown): Uint8Array }
   stream: { send(data: unknown): boolean }
   sendData(data: { byteLength: number }): { sentBytes: number; canSendMore: boolean }
+  metrics?: unknown
 }
 
 function isEncryptingStream(value: unknown): value is EncryptingStream {
   const c = value as Partial<EncryptingStream> | undefined
-  return typeof c?.encrypt === 'function' && typeof c.sendData === 'function' && typeof c.stream?.send === 'function'
+  return (
+    typeof c?.encrypt === 'function' &&
+    typeof c.sendData === 'function' &&
+    typeof c.stream?.send === 'function' &&
+    typeof c.handshake?.encrypt === 'function'
+  )
 }
+
+/** Noise's frame length prefix: 2 bytes, big-endian, in front of every transport message. */
+const PREFIX_BYTES = 2
+/** ChaCha20-Poly1305's tag. */
+const TAG_BYTES = 16
+
+/**
+ * The last small frame encrypted into a buffer with room for its length prefix in front, by
+ * {@link sessionKeyCrypto}: `sendWhole` writes the prefix there and sends the buffer as it is.
+ */
+let framed: Uint8Array | undefined
 
 /**
  * Hand the transport each encrypted write as one buffer. noise 17 passes a list of pieces (each
  * frame's length prefix, the ciphertext in parts, the tag), and the TCP transport writes every piece
- * to the socket on its own: about five send() system calls per noise frame.
+ * to the socket on its own: about five send() system calls per noise frame. A write that is one small
+ * frame is encrypted straight into the buffer that goes to the socket, after room for its prefix.
  */
 function sendWhole(this: EncryptingStream, data: { byteLength: number }): { sentBytes: number; canSendMore: boolean } {
+  if (data.byteLength < WASM_BELOW_BYTES && this.metrics === undefined) {
+    framed = undefined
+    const ciphertext = this.handshake.encrypt(data)
+    const frame = framed as Uint8Array | undefined
+    framed = undefined
+    if (frame !== undefined && ciphertext.byteOffset === frame.byteOffset + PREFIX_BYTES && ciphertext.buffer === frame.buffer) {
+      frame[0] = ciphertext.byteLength >>> 8
+      frame[1] = ciphertext.byteLength & 0xff
+      return { sentBytes: data.byteLength, canSendMore: this.stream.send(frame) }
+    }
+    const prefixed = new Uint8Array(PREFIX_BYTES + ciphertext.byteLength)
+    prefixed[0] = ciphertext.byteLength >>> 8
+    prefixed[1] = ciphertext.byteLength & 0xff
+    prefixed.set(ciphertext, PREFIX_BYTES)
+    return { sentBytes: data.byteLength, canSendMore: this.stream.send(prefixed) }
+  }
   const encrypted = this.encrypt(data)
   return {
     sentBytes: data.byteLength,
@@ -107,15 +143,29 @@ function keyObject(k: Uint8Array): KeyObject {
   return key
 }
 
+/** Our own instance of the WebAssembly ChaCha20-Poly1305 noise uses for small frames. */
+const smallFrames = new ChaCha20Poly1305(newInstance())
+
 /**
- * noise's default crypto, except that the node:crypto ChaCha20-Poly1305 used for frames of 1200 bytes
- * and more gets the session key as a KeyObject imported once, not as bytes imported on every frame:
- * 8.4 instead of 18.9 us for a 4 KiB frame on this machine.
+ * noise's default crypto, with two changes:
+ *
+ * - a frame under 1200 bytes is encrypted (by the same WebAssembly ChaCha20-Poly1305) into a pooled
+ *   buffer with room for its length prefix in front, where the library allocated a zero-filled
+ *   array for each ciphertext and a third buffer to join prefix and ciphertext;
+ * - the node:crypto ChaCha20-Poly1305 used for frames of 1200 bytes and more gets the session key as
+ *   a KeyObject imported once, not as bytes imported on every frame: 8.4 instead of 18.9 us for a
+ *   4 KiB frame on this machine.
  */
 const sessionKeyCrypto: ICryptoInterface = {
   ...defaultCrypto,
   chaCha20Poly1305Encrypt(plaintext, nonce, ad, k) {
-    if (plaintext.byteLength < WASM_BELOW_BYTES) return defaultCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, k)
+    if (plaintext.byteLength < WASM_BELOW_BYTES) {
+      // every byte of the frame is written below: the prefix by sendWhole (or dropped), the rest by seal
+      const frame = Buffer.allocUnsafe(PREFIX_BYTES + plaintext.byteLength + TAG_BYTES)
+      const ciphertext = smallFrames.seal(k, nonce, plaintext.subarray(), ad, frame.subarray(PREFIX_BYTES))
+      framed = frame
+      return ciphertext
+    }
     return nodeCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, keyObject(k) as unknown as Uint8Array)
   },
   chaCha20Poly1305Decrypt(ciphertext, nonce, ad, k, dst) {
@@ -125,7 +175,7 @@ const sessionKeyCrypto: ICryptoInterface = {
 }
 
 /**
- * `@chainsafe/libp2p-noise` with three costs of noise 17 removed, same wire format:
+ * `@chainsafe/libp2p-noise` with four costs of noise 17 removed, same wire format:
  *
  * - Frames: the connection splits incoming bytes into frames with `@libp2p/utils`' length-prefixed
  *   decoder, which reads frame lengths until the length reader throws a RangeError, and noise's reader
@@ -138,6 +188,10 @@ const sessionKeyCrypto: ICryptoInterface = {
  *   ciphertext parts, tag), and the transport wrote every piece to the socket on its own; here a
  *   write up to 256 KiB is one buffer, one socket write. At 64 calls in flight that was 0.71 socket
  *   writes per call before and 0.13 after.
+ * - Small frames: each ciphertext was a new zero-filled array, then copied with its prefix into a
+ *   third buffer for the socket; here a frame under 1200 bytes is encrypted straight into a pooled
+ *   buffer that holds its prefix too, and that buffer goes to the socket. About 1.2 us per frame: 7 us
+ *   of CPU per relayed call (relay, agent and caller together, in one process).
  *
  * A noise whose decoder changed shape keeps its own.
  *

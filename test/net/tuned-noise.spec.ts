@@ -122,6 +122,42 @@ describe('tuned noise (real libp2p nodes over TCP)', () => {
     assert.deepEqual(await echo(stream, bytes), bytes)
   })
 
+  it('encrypts small frames straight into the socket buffer, readable by plain noise at every size around 1200 bytes', async () => {
+    // yamux adds a 12-byte header: these messages make noise frames of 13, 1183, 1199, 1200 and 1201 bytes
+    for (const [local, remote] of [
+      [tunedNoise(), noise()],
+      [noise(), tunedNoise()],
+      [tunedNoise(), tunedNoise()]
+    ] as const) {
+      const stream = await pair(local, remote)
+      for (const size of [1, 1171, 1187, 1188, 1189]) {
+        const bytes = new Uint8Array(size).map((_, i) => (i * 7 + size) & 0xff)
+        assert.deepEqual(await echo(stream, bytes), bytes, `${size} bytes came back unchanged`)
+      }
+      // many small frames in a row: each frame buffer is its own (nothing is shared between writes)
+      const burst = Array.from({ length: 200 }, (_, i) => new Uint8Array(50 + (i % 40)).fill(i))
+      const all = new Uint8Array(burst.reduce((n, b) => n + b.byteLength, 0))
+      let at = 0
+      for (const b of burst) {
+        all.set(b, at)
+        at += b.byteLength
+      }
+      const received = new Uint8Array(all.byteLength)
+      let got = 0
+      const done = new Promise<void>((resolve) => {
+        stream.addEventListener('message', (evt) => {
+          const chunk = evt.data.subarray()
+          received.set(chunk, got)
+          got += chunk.byteLength
+          if (got >= all.byteLength) resolve()
+        })
+      })
+      for (const b of burst) stream.send(b)
+      await done
+      assert.deepEqual(received, all)
+    }
+  })
+
   it('builds no error per received message (plain noise builds one each)', async () => {
     const messages = 300
     const small = new Uint8Array(100).fill(7)
