@@ -20,7 +20,7 @@ import {
 import {
   andThen,
   answerCard,
-  assertCommand,
+  commandOf,
   buildCard,
   CARD_PROTOCOL,
   callOnConnection,
@@ -43,13 +43,6 @@ import type {
 
 function toContract(intent: IntentContract | string): IntentContract {
   return typeof intent === 'string' ? defineIntent({ cmd: intent }) : intent
-}
-
-/** The command of `intent`: a contract's, or the string itself once checked. */
-function commandOf(intent: IntentContract | string): string {
-  if (typeof intent !== 'string') return intent.cmd
-  assertCommand(intent)
-  return intent
 }
 
 function toSigner(identity: Ed25519Signer | PrivateKey | undefined): Ed25519Signer {

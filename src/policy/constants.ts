@@ -12,3 +12,6 @@ export const SIGNED_INVOCATION_TTL_SECONDS = 60
 
 /** Validated chains remembered per connection, so a caller's repeated chain is not looked up again. */
 export const CHAINS_PER_CONNECTION = 8
+
+/** Grants an agent keeps per connection for reuse, one per intent called (the oldest is dropped first). */
+export const GRANTS_PER_CONNECTION = 64

@@ -21,7 +21,7 @@ import {
   validateChain
 } from '../ucan/index.ts'
 import { type AuditEvent, type AuditSink, argsDigest } from './audit.ts'
-import { CHAINS_PER_CONNECTION, MAX_PROOFS_PER_CALL, MAX_PROOFS_PER_CONNECTION, MAX_REPLAY_ENTRIES } from './constants.ts'
+import { CHAINS_PER_CONNECTION, GRANTS_PER_CONNECTION, MAX_PROOFS_PER_CALL, MAX_PROOFS_PER_CONNECTION, MAX_REPLAY_ENTRIES } from './constants.ts'
 import type { LocalPolicy } from './local-policy.ts'
 
 /** The `auth` field of a request, as the UCAN authorizer reads it. */
@@ -84,6 +84,9 @@ class ConnectionChains {
 }
 
 const connectionChains = new WeakMap<Connection, ConnectionChains>()
+
+/** The grants made on each connection, by intent, with the chain each was made under. */
+const grants = new WeakMap<Connection, Map<string, { chain: ValidatedChain; grant: Grant }>>()
 
 function chainsOf(connection: Connection): ConnectionChains {
   let chains = connectionChains.get(connection)
@@ -284,71 +287,119 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
     }
   }
 
+  /** The grant of intent `intent` under `validChain` to the caller on `connection`. */
+  const makeGrant = (
+    connection: Connection,
+    caller: { peer: string; did: string },
+    intent: string,
+    validChain: ValidatedChain
+  ): Grant => {
+    const base = (): Pick<AuditEvent, 'caller' | 'intent' | 'chain' | 'authority'> => ({
+      caller,
+      intent,
+      chain: [...validChain.cids],
+      authority: validChain.subject
+    })
+    return {
+      caller: { did: caller.did },
+      details: { chain: validChain, authority: validChain.subject, connection },
+      async allows(cmd: string, args: unknown): Promise<void> {
+        try {
+          let used = validChain
+          try {
+            validChain.authorize(cmd, args, clock)
+          } catch (err) {
+            // the caller may hold the action through another chain it presented on this connection
+            const other = otherChainAllowing(connection, caller.did, cmd, args)
+            if (other === undefined) throw err
+            used = other
+          }
+          await askLocal('action', intent, cmd, args, caller, used)
+        } catch (err) {
+          const refusal = denied(err)
+          emit(() => ({ ...base(), phase: 'action', cmd, argsDigest: argsDigest(args), allowed: false, reason: refusal.message }))
+          throw refusal
+        }
+        emit(() => ({ ...base(), phase: 'action', cmd, argsDigest: argsDigest(args), allowed: true }))
+      }
+    }
+  }
+
+  /**
+   * The grant for a call of `cmd` under `chain` on `connection`: made once, then handed out again for
+   * each call of the same intent under the same chain. It holds no decision: the request's arguments
+   * and every derived action are still checked against the chain (time, revocation, policies) each time.
+   */
+  const grantOf = (connection: Connection, caller: { peer: string; did: string }, cmd: string, chain: ValidatedChain): Grant => {
+    let made = grants.get(connection)
+    if (made === undefined) {
+      made = new Map()
+      grants.set(connection, made)
+    }
+    const hit = made.get(cmd)
+    if (hit !== undefined && hit.chain === chain) return hit.grant
+    const grant = makeGrant(connection, caller, cmd, chain)
+    if (made.size >= GRANTS_PER_CONNECTION) made.delete(made.keys().next().value as string)
+    made.set(cmd, { chain, grant })
+    return grant
+  }
+
+  /** Audit a refused request, and throw the refusal. */
+  const refuse = (request: AuthorizationRequest, caller: { peer: string; did: string }, chain: ValidatedChain | undefined, err: unknown): never => {
+    const refusal = denied(err)
+    emit(() => ({
+      phase: 'request',
+      caller,
+      intent: request.cmd,
+      cmd: request.cmd,
+      argsDigest: argsDigest(request.args),
+      allowed: false,
+      reason: refusal.message,
+      chain: [...(chain?.cids ?? [])],
+      ...(chain === undefined ? {} : { authority: chain.subject })
+    }))
+    throw refusal
+  }
+
+  /** The chain allows the request itself, and so does the local policy: audit it, and grant it. */
+  const allow = (request: AuthorizationRequest, caller: { peer: string; did: string }, chain: ValidatedChain): Grant | Promise<Grant> => {
+    chain.authorize(request.cmd, request.args, clock)
+    const granted = (): Grant => {
+      emit(() => ({
+        caller,
+        intent: request.cmd,
+        chain: [...chain.cids],
+        authority: chain.subject,
+        phase: 'request',
+        cmd: request.cmd,
+        argsDigest: argsDigest(request.args),
+        allowed: true
+      }))
+      return grantOf(request.connection, caller, request.cmd, chain)
+    }
+    const local = askLocal('request', request.cmd, request.cmd, request.args, caller, chain)
+    return local === undefined ? granted() : local.then(granted)
+  }
+
   return {
     authorize(request: AuthorizationRequest): Grant | Promise<Grant> {
       const caller = callerOf(request.connection)
       let chain: ValidatedChain | undefined
-      const refuse = (err: unknown): never => {
-        const refusal = denied(err)
-        emit(() => ({
-          phase: 'request',
-          caller,
-          intent: request.cmd,
-          cmd: request.cmd,
-          argsDigest: argsDigest(request.args),
-          allowed: false,
-          reason: refusal.message,
-          chain: [...(chain?.cids ?? [])],
-          ...(chain === undefined ? {} : { authority: chain.subject })
-        }))
-        throw refusal
-      }
-      /** The chain allows the request itself, and so does the local policy: the grant. */
-      const check = (found: ValidatedChain): Grant | Promise<Grant> => {
-        chain = found
-        found.authorize(request.cmd, request.args, clock)
-        const local = askLocal('request', request.cmd, request.cmd, request.args, caller, found)
-        return local === undefined ? grant(found) : local.then(() => grant(found))
-      }
       try {
         const found = chainFor(request, caller)
-        const granted = found instanceof Promise ? found.then(check) : check(found)
-        return granted instanceof Promise ? granted.catch(refuse) : granted
-      } catch (err) {
-        return refuse(err)
-      }
-
-      function grant(validChain: ValidatedChain): Grant {
-        const base = (): Pick<AuditEvent, 'caller' | 'intent' | 'chain' | 'authority'> => ({
-          caller,
-          intent: request.cmd,
-          chain: [...validChain.cids],
-          authority: validChain.subject
-        })
-        emit(() => ({ ...base(), phase: 'request', cmd: request.cmd, argsDigest: argsDigest(request.args), allowed: true }))
-        return {
-          caller: { did: caller.did },
-          details: { chain: validChain, authority: validChain.subject, connection: request.connection },
-          async allows(cmd: string, args: unknown): Promise<void> {
-            try {
-              let used = validChain
-              try {
-                validChain.authorize(cmd, args, clock)
-              } catch (err) {
-                // the caller may hold the action through another chain it presented on this connection
-                const other = otherChainAllowing(request.connection, caller.did, cmd, args)
-                if (other === undefined) throw err
-                used = other
-              }
-              await askLocal('action', request.cmd, cmd, args, caller, used)
-            } catch (err) {
-              const refusal = denied(err)
-              emit(() => ({ ...base(), phase: 'action', cmd, argsDigest: argsDigest(args), allowed: false, reason: refusal.message }))
-              throw refusal
-            }
-            emit(() => ({ ...base(), phase: 'action', cmd, argsDigest: argsDigest(args), allowed: true }))
-          }
+        if (found instanceof Promise) {
+          return found
+            .then((validated) => {
+              chain = validated
+              return allow(request, caller, validated)
+            })
+            .catch((err: unknown) => refuse(request, caller, chain, err))
         }
+        chain = found
+        const granted = allow(request, caller, found)
+        return granted instanceof Promise ? granted.catch((err: unknown) => refuse(request, caller, found, err)) : granted
+      } catch (err) {
+        return refuse(request, caller, chain, err)
       }
     }
   }

@@ -69,3 +69,6 @@ export const BATCH_MAX_BYTES = 16 * 1024
  * being read too: its requests wait in its own buffers, not in the agent's memory.
  */
 export const MAX_ANSWER_BACKLOG_BYTES = 4 * 1024 * 1024
+
+/** Command strings a caller remembers as checked, so that calling the same intent again skips the check. */
+export const CHECKED_COMMANDS_MAX = 1024

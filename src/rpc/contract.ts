@@ -1,5 +1,6 @@
 import type { StandardJSONSchemaV1, StandardSchemaV1 } from '@standard-schema/spec'
 import { MeshError } from '../errors.ts'
+import { CHECKED_COMMANDS_MAX } from './constants.ts'
 import { andThen, type MaybePromise } from './maybe-promise.ts'
 
 /** Any Standard Schema (zod, valibot, arktype…). */
@@ -82,6 +83,22 @@ export function assertCommand(cmd: unknown): asserts cmd is string {
       `command ${JSON.stringify(String(cmd).slice(0, 80))} must be / or lowercase /-separated segments`
     )
   }
+}
+
+/** Command strings already checked: a caller calls the same few, call after call. */
+const checkedCommands = new Set<string>()
+
+/**
+ * The command of `intent`: a contract's, or the string itself once checked by {@link assertCommand}.
+ *
+ * @throws {MeshError} `INVALID_ARGUMENT` for a string that is not a command
+ */
+export function commandOf(intent: IntentContract | string): string {
+  if (typeof intent !== 'string') return intent.cmd
+  if (checkedCommands.has(intent)) return intent
+  assertCommand(intent)
+  if (checkedCommands.size < CHECKED_COMMANDS_MAX) checkedCommands.add(intent)
+  return intent
 }
 
 /** One problem a schema found, as it crosses the wire. */

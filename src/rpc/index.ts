@@ -23,6 +23,7 @@ export * from './constants.ts'
 export {
   type ArgsOf,
   assertCommand,
+  commandOf,
   defineIntent,
   type IntentContract,
   type IntentDefinition,

@@ -61,6 +61,20 @@ describe('two-stage authorization on the agent, deny by default (real nodes thro
     assert.match(event.argsDigest, /^sha256:[0-9a-f]{64}$/)
   })
 
+  it('carries no decision from one call to the next: the same intent under the same chain is checked again each time', async () => {
+    ran.length = 0
+    done.length = 0
+    const query = (table: string, actions: Array<{ cmd: string; args: unknown }>): Promise<unknown> =>
+      mesh.caller.call('acme/prod/db', '/db/query', { table, actions })
+    assert.equal(await query('orders', [{ cmd: '/db/read', args: { table: 'orders' } }]), 'ok')
+    await deniedBecause(query('payroll', []), /MatchError/)
+    assert.equal(await query('orders', []), 'ok')
+    await deniedBecause(query('orders', [{ cmd: '/db/read', args: { table: 'payroll' } }]), /MatchError/)
+    assert.equal(await query('orders', [{ cmd: '/db/read', args: { table: 'orders' } }]), 'ok')
+    assert.deepEqual(ran, ['orders', 'orders', 'orders', 'orders'], 'the refused request never ran')
+    assert.deepEqual(done, ['/db/read {"table":"orders"}', '/db/read {"table":"orders"}'], 'the refused action never ran')
+  })
+
   it('refuses arguments outside the delegated policy before the handler runs (MatchError)', async () => {
     ran.length = 0
     await deniedBecause(mesh.caller.call('acme/prod/db', '/db/query', { table: 'payroll', actions: [] }), /MatchError/)
