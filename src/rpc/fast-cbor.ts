@@ -27,8 +27,12 @@ const MAX_DEPTH = 32
 const PREFIX_ROOM = 5
 /** The symbol by which old CID implementations mark themselves (dag-cbor treats them as CIDs). */
 const CID_SYMBOL = Symbol.for('@ipld/js-cid/CID')
-/** Strings up to this length are written by a loop; longer ones by Node's UTF-8 writer. */
-const SHORT_STRING = 24
+/**
+ * ASCII strings up to this length are written by a loop; longer ones, and any other text, by Node's
+ * UTF-8 writer. Its two native calls per string (byte length, then write) cost more between calls
+ * than the loop does for a few hundred characters.
+ */
+const SHORT_STRING = 256
 /** Maps up to this many keys are sorted by insertion. */
 const SMALL_MAP = 16
 /** Encoded map keys, cached: frames repeat the same few keys on every call. */
