@@ -60,6 +60,14 @@ export const CALLS_PER_SHARED_STREAM = 512
  */
 export const BATCH_MAX_FRAMES = 32
 
+/**
+ * How long a call stream must have written nothing before a frame is sent at once rather than
+ * gathered with the frames of its turn (when the last turn that wrote carried one frame only), in ms.
+ * Frames of one turn follow each other within microseconds; calls made one at a time are a network
+ * round trip apart.
+ */
+export const BATCH_QUIET_MS = 0.1
+
 /** Bytes a call stream gathers into one write at most, for the same reason. */
 export const BATCH_MAX_BYTES = 16 * 1024
 
