@@ -78,8 +78,16 @@ export interface ServedIntent {
 }
 
 /** The calls of one inbound stream, and a wake-up for when the last of them ends. */
+/** The calls one caller has running on this agent, across its streams. */
+interface CallerLoad {
+  running: number
+  streams: number
+}
+
 interface StreamCalls {
   readonly active: Map<number, RunningCall>
+  /** The caller's load, shared with its other streams. */
+  readonly load: CallerLoad
   idle: (() => void) | undefined
   /** True while reading is paused for a caller that does not read its answers. */
   paused: boolean
@@ -105,7 +113,8 @@ export class IntentServer implements Startable {
   private readonly maxCallsPerCaller: number
   private readonly idempotency: IdempotencyStore
   private readonly inflight = new Set<RunningCall>()
-  private readonly perCaller = new Map<string, number>()
+  /** Calls running per caller (PeerId), shared by the caller's streams; removed with its last stream. */
+  private readonly perCaller = new Map<string, CallerLoad>()
   private readonly deadlines = new DeadlineTimer<RunningCall>(
     () => this.inflight,
     (call) => call.stop(deadlineExceeded(call))
@@ -165,8 +174,14 @@ export class IntentServer implements Startable {
   private async onStream(stream: Stream, connection: Connection): Promise<void> {
     // answers of concurrent calls finishing in the same tick share one write
     const writer = new BatchWriter(stream)
-    const calls: StreamCalls = { active: new Map(), idle: undefined, paused: false }
     const peer = remotePeerString(connection)
+    let load = this.perCaller.get(peer)
+    if (load === undefined) {
+      load = { running: 0, streams: 0 }
+      this.perCaller.set(peer, load)
+    }
+    load.streams++
+    const calls: StreamCalls = { active: new Map(), load, idle: undefined, paused: false }
     const onClose = (): void => {
       for (const call of calls.active.values()) call.stop(new MeshError('CANCELLED', 'the caller went away'))
     }
@@ -188,6 +203,7 @@ export class IntentServer implements Startable {
       })
     }
     stream.removeEventListener('close', onClose)
+    if (--load.streams === 0 && load.running === 0) this.perCaller.delete(peer)
     await writer.ready().catch(() => {})
     if (stream.status === 'open') await stream.close().catch(() => {})
   }
@@ -220,7 +236,7 @@ export class IntentServer implements Startable {
     const call = new RunningCall(frame.id, peer, timeout)
     calls.active.set(frame.id, call)
     this.inflight.add(call)
-    this.perCaller.set(peer, (this.perCaller.get(peer) ?? 0) + 1)
+    calls.load.running++
     this.deadlines.watch(call.deadline)
     this.runCall(stream, writer, connection, frame, call, calls)
     if (writer.backlog > MAX_ANSWER_BACKLOG_BYTES && !calls.paused) this.waitForReader(stream, writer, calls)
@@ -265,9 +281,7 @@ export class IntentServer implements Startable {
     const finish = (answer: Frame): void => {
       calls.active.delete(call.id)
       this.inflight.delete(call)
-      const left = (this.perCaller.get(call.peer) ?? 1) - 1
-      if (left <= 0) this.perCaller.delete(call.peer)
-      else this.perCaller.set(call.peer, left)
+      calls.load.running--
       if (calls.active.size === 0) calls.idle?.()
       // A result that arrives after the deadline or a cancel is never delivered.
       if (call.reason !== undefined && answer.type === 'res') answer = errorFrame(req.id, this.toWireError(call.reason, req.cmd))
@@ -276,7 +290,7 @@ export class IntentServer implements Startable {
     }
     const fail = (err: unknown): void => finish(errorFrame(req.id, this.toWireError(err, req.cmd)))
     try {
-      const answer = this.answerOf(stream, writer, connection, req, call)
+      const answer = this.answerOf(stream, writer, connection, req, call, calls.load)
       if (isThenable(answer)) Promise.resolve(answer).then(finish, fail)
       else finish(answer)
     } catch (err) {
@@ -285,8 +299,15 @@ export class IntentServer implements Startable {
   }
 
   /** The terminal frame of `req`: limits, schema, authority, then the handler (or the idempotent outcome). */
-  private answerOf(stream: Stream, writer: BatchWriter, connection: Connection, req: RequestFrame, call: RunningCall): MaybePromise<Frame> {
-    if ((this.perCaller.get(call.peer) ?? 0) > this.maxCallsPerCaller) {
+  private answerOf(
+    stream: Stream,
+    writer: BatchWriter,
+    connection: Connection,
+    req: RequestFrame,
+    call: RunningCall,
+    load: CallerLoad
+  ): MaybePromise<Frame> {
+    if (load.running > this.maxCallsPerCaller) {
       throw new MeshError('RESOURCE_EXHAUSTED', 'this caller is at its limit of calls in flight', {
         details: { limit: this.maxCallsPerCaller }
       })
