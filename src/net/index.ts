@@ -18,6 +18,7 @@ export type { RelayKeeperComponents, RelayKeeperEvents, RelayKeeperInit, RelaySt
 export { fixConnectionListing } from './connection-listing.ts'
 export { PeerDialer } from './peer-dialer.ts'
 export { fixReservationRefresh } from './reservation-refresh.ts'
+export { sendDirectWhenIdle } from './direct-send.ts'
 export { skipUnheardStreamEvents } from './unheard-events.ts'
 export { tuneYamuxWindowUpdates } from './yamux-window.ts'
 export {

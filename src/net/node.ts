@@ -24,11 +24,13 @@ import { tunedNoise } from './tuned-noise.ts'
 import { fixReservationRefresh } from './reservation-refresh.ts'
 import { relayKeeper } from './relay-keeper.ts'
 import type { RelayKeeperInit } from './relay-keeper-types.ts'
+import { sendDirectWhenIdle } from './direct-send.ts'
 import { skipUnheardStreamEvents } from './unheard-events.ts'
 import { tuneYamuxWindowUpdates } from './yamux-window.ts'
 
 tuneYamuxWindowUpdates()
 skipUnheardStreamEvents()
+sendDirectWhenIdle()
 
 /**
  * Limits a relay applies to the circuits it carries. Unset means unlimited: agentmesh circuits
