@@ -1,6 +1,7 @@
 // The raw TCP floor: a Node `net` server on loopback answering length-prefixed requests in order.
 import net from 'node:net'
 import { serveParty } from '../lib/party.ts'
+import { serveTcp } from '../lib/tcp-party.ts'
 import { answer, FrameReader } from '../lib/wire.ts'
 
 await serveParty(async () => {
@@ -17,19 +18,5 @@ await serveParty(async () => {
       }
     })
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
-  })
-  const port = (server.address() as net.AddressInfo).port
-  return {
-    info: { host: '127.0.0.1', port },
-    party: {
-      ops: {},
-      async stop() {
-        for (const socket of sockets) socket.destroy()
-        await new Promise<void>((resolve) => server.close(() => resolve()))
-      }
-    }
-  }
+  return await serveTcp(server, sockets)
 })

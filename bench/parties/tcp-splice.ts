@@ -3,6 +3,7 @@
 // It shows what four loopback hops between Node processes cost on the machine, before any protocol.
 import net from 'node:net'
 import { arg, serveParty } from '../lib/party.ts'
+import { serveTcp } from '../lib/tcp-party.ts'
 
 await serveParty(async () => {
   const target = Number(arg(0))
@@ -20,19 +21,5 @@ await serveParty(async () => {
     client.on('data', (d) => upstream.write(d))
     upstream.on('data', (d) => client.write(d))
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
-  })
-  const port = (server.address() as net.AddressInfo).port
-  return {
-    info: { host: '127.0.0.1', port },
-    party: {
-      ops: {},
-      async stop() {
-        for (const s of sockets) s.destroy()
-        await new Promise<void>((resolve) => server.close(() => resolve()))
-      }
-    }
-  }
+  return await serveTcp(server, sockets)
 })

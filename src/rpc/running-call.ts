@@ -110,7 +110,7 @@ export class ServerCallContext implements CallContext {
   }
 }
 
-/** The error a stopped call answers with. */
+/** The error of a call whose deadline passed. */
 export function deadlineExceeded(call: RunningCall): MeshError {
   return new MeshError('DEADLINE_EXCEEDED', `deadline of ${call.timeout} ms exceeded`)
 }
