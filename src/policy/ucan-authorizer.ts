@@ -1,14 +1,7 @@
 import type { Connection } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
-import { equals } from 'uint8arrays/equals'
 import { MeshError } from '../errors.ts'
-import {
-  type AuthorizationRequest,
-  type CallAuthorizer,
-  type Grant,
-  remoteDidString,
-  remotePeerString
-} from '../rpc/index.ts'
+import type { AuthorizationRequest, CallAuthorizer, Grant } from '../rpc/index.ts'
 import {
   type Delegation,
   decodeDelegation,
@@ -21,7 +14,8 @@ import {
   validateChain
 } from '../ucan/index.ts'
 import { type AuditEvent, type AuditSink, argsDigest } from './audit.ts'
-import { CHAINS_PER_CONNECTION, GRANTS_PER_CONNECTION, MAX_PROOFS_PER_CALL, MAX_PROOFS_PER_CONNECTION, MAX_REPLAY_ENTRIES } from './constants.ts'
+import { callerOf, chainsOf, grants, presented } from './connection-state.ts'
+import { GRANTS_PER_CONNECTION, MAX_PROOFS_PER_CALL, MAX_PROOFS_PER_CONNECTION, MAX_REPLAY_ENTRIES } from './constants.ts'
 import type { LocalPolicy } from './local-policy.ts'
 
 /** The `auth` field of a request, as the UCAN authorizer reads it. */
@@ -50,63 +44,6 @@ export interface UcanAuthorizerInit {
   cache?: UcanCache
   /** Clock skew tolerated on `exp`/`nbf`, in seconds. */
   clockSkew?: number
-}
-
-/** What the authorizer keeps per connection: delegations presented on it, by CID. */
-const presented = new WeakMap<Connection, Map<string, Delegation>>()
-
-/** The delegations presented so far on `connection` (for onward calls made on the caller's behalf). */
-export function presentedProofs(connection: Connection): Uint8Array[] {
-  return [...(presented.get(connection)?.values() ?? [])].map((d) => d.bytes)
-}
-
-/**
- * Chains already validated on one connection, found again by the bytes of their CIDs: the common
- * case of a caller presenting the same chain call after call costs a few byte comparisons, not a
- * CID-to-string encoding per link. Time, revocation and policies are still checked on every call.
- */
-class ConnectionChains {
-  private readonly entries: Array<{ prf: Uint8Array[]; chain: ValidatedChain }> = []
-
-  find(prf: readonly CID[]): ValidatedChain | undefined {
-    for (const entry of this.entries) {
-      if (entry.prf.length === prf.length && entry.prf.every((bytes, i) => equals(bytes, prf[i]!.bytes))) {
-        return entry.chain
-      }
-    }
-    return undefined
-  }
-
-  add(prf: readonly CID[], chain: ValidatedChain): void {
-    if (this.entries.length >= CHAINS_PER_CONNECTION) this.entries.shift()
-    this.entries.push({ prf: prf.map((c) => c.bytes), chain })
-  }
-}
-
-const connectionChains = new WeakMap<Connection, ConnectionChains>()
-
-/** The grants made on each connection, by intent, with the chain each was made under. */
-const grants = new WeakMap<Connection, Map<string, { chain: ValidatedChain; grant: Grant }>>()
-
-function chainsOf(connection: Connection): ConnectionChains {
-  let chains = connectionChains.get(connection)
-  if (chains === undefined) {
-    chains = new ConnectionChains()
-    connectionChains.set(connection, chains)
-  }
-  return chains
-}
-
-const callers = new WeakMap<Connection, { peer: string; did: string }>()
-
-/** The caller on `connection`: its PeerId and did:key, computed once per connection. */
-function callerOf(connection: Connection): { peer: string; did: string } {
-  let caller = callers.get(connection)
-  if (caller === undefined) {
-    caller = { peer: remotePeerString(connection), did: remoteDidString(connection) }
-    callers.set(connection, caller)
-  }
-  return caller
 }
 
 function denied(err: unknown): MeshError {

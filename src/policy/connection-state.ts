@@ -1,0 +1,69 @@
+/**
+ * What the UCAN authorizer keeps per connection: the delegations presented on it, the chains it
+ * validated for it, the grants it made on it and who the caller is. All of it is keyed by the
+ * connection in WeakMaps, so it goes with the connection.
+ */
+import type { Connection } from '@libp2p/interface'
+import type { CID } from 'multiformats/cid'
+import { equals } from 'uint8arrays/equals'
+import { type Grant, remoteDidString, remotePeerString } from '../rpc/index.ts'
+import type { Delegation, ValidatedChain } from '../ucan/index.ts'
+import { CHAINS_PER_CONNECTION } from './constants.ts'
+
+/** What the authorizer keeps per connection: delegations presented on it, by CID. */
+export const presented = new WeakMap<Connection, Map<string, Delegation>>()
+
+/** The delegations presented so far on `connection` (for onward calls made on the caller's behalf). */
+export function presentedProofs(connection: Connection): Uint8Array[] {
+  return [...(presented.get(connection)?.values() ?? [])].map((d) => d.bytes)
+}
+
+/**
+ * Chains already validated on one connection, found again by the bytes of their CIDs: the common
+ * case of a caller presenting the same chain call after call costs a few byte comparisons, not a
+ * CID-to-string encoding per link. Time, revocation and policies are still checked on every call.
+ */
+export class ConnectionChains {
+  private readonly entries: Array<{ prf: Uint8Array[]; chain: ValidatedChain }> = []
+
+  find(prf: readonly CID[]): ValidatedChain | undefined {
+    for (const entry of this.entries) {
+      if (entry.prf.length === prf.length && entry.prf.every((bytes, i) => equals(bytes, prf[i]!.bytes))) {
+        return entry.chain
+      }
+    }
+    return undefined
+  }
+
+  add(prf: readonly CID[], chain: ValidatedChain): void {
+    if (this.entries.length >= CHAINS_PER_CONNECTION) this.entries.shift()
+    this.entries.push({ prf: prf.map((c) => c.bytes), chain })
+  }
+}
+
+const connectionChains = new WeakMap<Connection, ConnectionChains>()
+
+/** The grants made on each connection, by intent, with the chain each was made under. */
+export const grants = new WeakMap<Connection, Map<string, { chain: ValidatedChain; grant: Grant }>>()
+
+export function chainsOf(connection: Connection): ConnectionChains {
+  let chains = connectionChains.get(connection)
+  if (chains === undefined) {
+    chains = new ConnectionChains()
+    connectionChains.set(connection, chains)
+  }
+  return chains
+}
+
+const callers = new WeakMap<Connection, { peer: string; did: string }>()
+
+/** The caller on `connection`: its PeerId and did:key, computed once per connection. */
+export function callerOf(connection: Connection): { peer: string; did: string } {
+  let caller = callers.get(connection)
+  if (caller === undefined) {
+    caller = { peer: remotePeerString(connection), did: remoteDidString(connection) }
+    callers.set(connection, caller)
+  }
+  return caller
+}
+
