@@ -193,7 +193,6 @@ function report(systems: System[], traces: Map<number, TraceRecord[]>, from: num
       segments['caller → hub'] = med(spans[0]!.map((_, i) => spans[0]![i]! + spans[1]![i]! + spans[2]![i]!))
       segments['server → hub'] = med(spans[4]!.map((_, i) => spans[4]![i]! + spans[5]![i]! + spans[6]![i]!))
     }
-    segments.caller = med(spans[7]!)
     return { id: s.id, label: s.label, callP50Us: med(s.p50), cycleUs: med(totals), calls: totals.length, segments }
   })
   const results = { startedAt: new Date().toISOString(), machine: machine(), rounds: ROUNDS, callsPerRound: CALLS, rows }
