@@ -6,6 +6,8 @@
 // agentmesh relayed over TCP, the raw libp2p echo on the same relayed path, NATS request/reply (its
 // broker is Go and not traced: caller to responder is hop, broker, hop), and raw TCP through a Node
 // byte relay (the floor of four loopback hops between Node processes on this machine).
+// Where the bench may set it, each round runs again with the guest's idle polling at the kernel
+// default (bench/lib/idle-poll.ts), and the table has a row per system for each setting.
 // Writes bench/results/hops.{json,md}.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -13,6 +15,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startAgent } from './lib/agents.ts'
 import { createBenchAuthority } from './lib/authority.ts'
+import { haltPollSwitch, readIdlePolicy } from './lib/idle-poll.ts'
 import { machine } from './lib/machine.ts'
 import { ensureNatsServer, startNatsServer } from './lib/nats-server.ts'
 import { killAll, type PartyHandle, startParty } from './lib/proc.ts'
@@ -47,8 +50,12 @@ interface System {
   hubPort: number
   /** The server's own listening port, when the middle dials it (the byte relay). */
   serverPort?: number
-  p50: number[]
+  /** Call p50s by idle-polling setting (ns), in round order. */
+  p50: Map<number, number[]>
 }
+
+/** Stretches of time (absolute µs) in which every system ran its calls with one idle-polling setting. */
+type Windows = Map<number, Array<[number, number]>>
 
 const portOf = (addr: unknown): number => Number(String(addr).split('/')[4])
 
@@ -67,7 +74,7 @@ async function main(): Promise<void> {
     ] as const) {
       const caller = await start(`caller-${id}`, 'caller.ts', [id])
       await caller.request('connect', { target: agent.target }, 60_000)
-      systems.push({ id, label, caller, middle: relay, server: agent.party, hubPort: portOf(relay.info.tcp), p50: [] })
+      systems.push({ id, label, caller, middle: relay, server: agent.party, hubPort: portOf(relay.info.tcp), p50: new Map() })
     }
     const binary = ensureNatsServer((line) => console.log(`[hops] ${line}`))
     if (binary !== undefined) {
@@ -77,7 +84,7 @@ async function main(): Promise<void> {
       stops.push(() => responder.stop())
       const caller = await start('caller-nats', 'caller.ts', ['nats'])
       await caller.request('connect', { target: { url: nats.url } }, 60_000)
-      systems.push({ id: 'nats', label: 'NATS request/reply (Go broker, not traced)', caller, server: responder, hubPort: Number(nats.url.split(':')[2]), p50: [] })
+      systems.push({ id: 'nats', label: 'NATS request/reply (Go broker, not traced)', caller, server: responder, hubPort: Number(nats.url.split(':')[2]), p50: new Map() })
     }
     const echo = await start('tcp-echo', 'tcp-echo.ts')
     const splice = await start('tcp-splice', 'tcp-splice.ts', [String(echo.info.port)])
@@ -91,20 +98,34 @@ async function main(): Promise<void> {
       server: echo,
       hubPort: Number(splice.info.port),
       serverPort: Number(echo.info.port),
-      p50: []
+      p50: new Map()
     })
     for (const s of systems) await s.caller.request('warmup', { ms: 2_000 })
-    const from = (performance.timeOrigin + performance.now()) * 1000
+    const own = readIdlePolicy().haltPollNs ?? -1
+    const poll = haltPollSwitch()
+    const settings: Array<{ ns: number; during: (fn: () => Promise<void>) => Promise<void> }> = [
+      { ns: own, during: (fn) => fn() },
+      ...(poll === undefined ? [] : [{ ns: poll.on, during: (fn: () => Promise<void>) => poll.during(fn) }])
+    ]
+    const windows: Windows = new Map()
+    const now = (): number => (performance.timeOrigin + performance.now()) * 1000
     for (let r = 0; r < ROUNDS; r++) {
-      for (const s of systems) {
-        const rep = await s.caller.request<{ p50: number }>('latency', { n: CALLS, ms: 60_000 }, 120_000)
-        s.p50.push(rep.p50 * 1000)
+      for (const setting of settings) {
+        await setting.during(async () => {
+          const from = now()
+          for (const s of systems) {
+            const rep = await s.caller.request<{ p50: number }>('latency', { n: CALLS, ms: 60_000 }, 120_000)
+            s.p50.set(setting.ns, [...(s.p50.get(setting.ns) ?? []), rep.p50 * 1000])
+          }
+          windows.set(setting.ns, [...(windows.get(setting.ns) ?? []), [from, now()]])
+        })
+        const polling = setting.ns < 0 ? '' : `, idle polling ${setting.ns} ns`
+        console.log(`[hops] round ${r + 1}/${ROUNDS}${polling}: ${systems.map((s) => `${s.id} ${round(s.p50.get(setting.ns)!.at(-1)!, 1)} us`).join(', ')}`)
       }
-      console.log(`[hops] round ${r + 1}/${ROUNDS}: ${systems.map((s) => `${s.id} ${round(s.p50.at(-1)!, 1)} us`).join(', ')}`)
     }
     for (const s of systems) await s.caller.stop()
     for (const stop of [...stops, () => splice.stop(), () => echo.stop()].reverse()) await stop().catch(() => {})
-    report(systems, loadTraces(), from)
+    report(systems, loadTraces(), windows)
   } finally {
     killAll()
     authority.remove()
@@ -154,47 +175,8 @@ class SocketEvents {
 
 const SEGMENTS = ['caller → hub', 'hub forwards', 'hub → server', 'server', 'server → hub', 'hub forwards back', 'hub → caller', 'caller'] as const
 
-function report(systems: System[], traces: Map<number, TraceRecord[]>, from: number): void {
-  const rows = systems.map((s) => {
-    const of = (party: PartyHandle | undefined): TraceRecord[] => (party === undefined ? [] : (traces.get(party.pid) ?? []))
-    const callerRows = of(s.caller).filter((r) => r.remote === s.hubPort)
-    const callerPort = callerRows.at(-1)?.local
-    // the server's socket to the hub: it dials the relay or the broker; the byte relay dials it
-    const serverRows = of(s.server).filter((r) => (s.serverPort === undefined ? r.remote === s.hubPort : r.local === s.serverPort))
-    const serverSidePort = s.serverPort === undefined ? serverRows.at(-1)?.local : serverRows.at(-1)?.remote
-    const caller = new SocketEvents(callerRows)
-    const server = new SocketEvents(serverRows)
-    const hubCaller = new SocketEvents(of(s.middle).filter((r) => r.remote === callerPort))
-    const hubServer = new SocketEvents(
-      of(s.middle).filter((r) => (s.serverPort === undefined ? r.remote === serverSidePort : r.remote === s.serverPort))
-    )
-    const spans: number[][] = SEGMENTS.map(() => [])
-    const totals: number[] = []
-    for (const w1 of caller.writesAfter(from)) {
-      const d2 = s.middle === undefined ? w1 : hubCaller.next(false, w1)
-      const w3 = s.middle === undefined ? w1 : hubServer.next(true, d2)
-      const d4 = server.next(false, w3)
-      const w5 = server.next(true, d4)
-      const d6 = s.middle === undefined ? w5 : hubServer.next(false, w5)
-      const w7 = s.middle === undefined ? w5 : hubCaller.next(true, d6)
-      const d8 = caller.next(false, w7)
-      // the caller's own time: from the answer to its next request (the next call of the loop)
-      const next = caller.next(true, d8)
-      const points = [w1, d2, w3, d4, w5, d6, w7, d8, next]
-      if (points.some((p) => p === undefined) || next! - w1 > MAX_CHAIN_US) continue
-      for (let i = 0; i < SEGMENTS.length; i++) spans[i]!.push(points[i + 1]! - points[i]!)
-      totals.push(next! - w1)
-    }
-    const med = (list: number[]): number => round(median(list), 1)
-    const segments = Object.fromEntries(
-      SEGMENTS.map((name, i) => [name, s.middle === undefined && name.includes('hub') ? null : med(spans[i]!)])
-    )
-    if (s.middle === undefined) {
-      segments['caller → hub'] = med(spans[0]!.map((_, i) => spans[0]![i]! + spans[1]![i]! + spans[2]![i]!))
-      segments['server → hub'] = med(spans[4]!.map((_, i) => spans[4]![i]! + spans[5]![i]! + spans[6]![i]!))
-    }
-    return { id: s.id, label: s.label, callP50Us: med(s.p50), cycleUs: med(totals), calls: totals.length, segments }
-  })
+function report(systems: System[], traces: Map<number, TraceRecord[]>, windows: Windows): void {
+  const rows = [...windows].flatMap(([ns, stretches]) => systems.map((s) => analyse(s, traces, ns, stretches)))
   const results = { startedAt: new Date().toISOString(), machine: machine(), rounds: ROUNDS, callsPerRound: CALLS, rows }
   const dir = fileURLToPath(new URL('./results/', import.meta.url))
   mkdirSync(dir, { recursive: true })
@@ -203,8 +185,55 @@ function report(systems: System[], traces: Map<number, TraceRecord[]>, from: num
   console.log(renderHops(results))
 }
 
+/** One system's calls made with one idle-polling setting, followed across its processes. */
+function analyse(s: System, traces: Map<number, TraceRecord[]>, ns: number, stretches: Array<[number, number]>): HopsRow {
+  const of = (party: PartyHandle | undefined): TraceRecord[] => (party === undefined ? [] : (traces.get(party.pid) ?? []))
+  const callerRows = of(s.caller).filter((r) => r.remote === s.hubPort)
+  const callerPort = callerRows.at(-1)?.local
+  // the server's socket to the hub: it dials the relay or the broker; the byte relay dials it
+  const serverRows = of(s.server).filter((r) => (s.serverPort === undefined ? r.remote === s.hubPort : r.local === s.serverPort))
+  const serverSidePort = s.serverPort === undefined ? serverRows.at(-1)?.local : serverRows.at(-1)?.remote
+  const caller = new SocketEvents(callerRows)
+  const server = new SocketEvents(serverRows)
+  const hubCaller = new SocketEvents(of(s.middle).filter((r) => r.remote === callerPort))
+  const hubServer = new SocketEvents(
+    of(s.middle).filter((r) => (s.serverPort === undefined ? r.remote === serverSidePort : r.remote === s.serverPort))
+  )
+  const spans: number[][] = SEGMENTS.map(() => [])
+  const totals: number[] = []
+  const inStretch = (t: number): boolean => stretches.some(([a, b]) => t >= a && t <= b)
+  for (const w1 of caller.writesAfter(stretches[0]![0]).filter(inStretch)) {
+    const d2 = s.middle === undefined ? w1 : hubCaller.next(false, w1)
+    const w3 = s.middle === undefined ? w1 : hubServer.next(true, d2)
+    const d4 = server.next(false, w3)
+    const w5 = server.next(true, d4)
+    const d6 = s.middle === undefined ? w5 : hubServer.next(false, w5)
+    const w7 = s.middle === undefined ? w5 : hubCaller.next(true, d6)
+    const d8 = caller.next(false, w7)
+    // the caller's own time: from the answer to its next request (the next call of the loop)
+    const next = caller.next(true, d8)
+    const points = [w1, d2, w3, d4, w5, d6, w7, d8, next]
+    if (points.some((p) => p === undefined) || next! - w1 > MAX_CHAIN_US) continue
+    for (let i = 0; i < SEGMENTS.length; i++) spans[i]!.push(points[i + 1]! - points[i]!)
+    totals.push(next! - w1)
+  }
+  const med = (list: number[]): number => round(median(list), 1)
+  const segments = Object.fromEntries(
+    SEGMENTS.map((name, i) => [name, s.middle === undefined && name.includes('hub') ? null : med(spans[i]!)])
+  )
+  if (s.middle === undefined) {
+    segments['caller → hub'] = med(spans[0]!.map((_, i) => spans[0]![i]! + spans[1]![i]! + spans[2]![i]!))
+    segments['server → hub'] = med(spans[4]!.map((_, i) => spans[4]![i]! + spans[5]![i]! + spans[6]![i]!))
+  }
+  const p50 = s.p50.get(ns) ?? []
+  return { id: s.id, label: s.label, idlePollNs: ns < 0 ? null : ns, callP50Us: med(p50), cycleUs: med(totals), calls: totals.length, segments }
+}
+
 interface HopsRow {
+  id: string
   label: string
+  /** The guest's idle polling during these calls, in ns; null: no cpuidle-haltpoll. */
+  idlePollNs: number | null
   callP50Us: number
   cycleUs: number
   calls: number
@@ -219,9 +248,12 @@ function renderHops(results: { machine: ReturnType<typeof machine>; rounds: numb
     '',
     `${String(m.cpuModel ?? '')}, ${String(m.cores ?? '')} cores, Node ${String(m.node ?? '')}, commit ${String(m.commit ?? '')}. ${results.rounds} interleaved rounds of ${results.callsPerRound} sequential calls per system; every figure is a median in microseconds. A hop is the time from a socket write in one process to the data event in the next (the write system call, the loopback, the wake-up of the process that reads); a process's own time is from its data event to its next write (the caller's: from the answer to its next request, the loop included). Medians of the parts need not add up to the median of the whole. For NATS the broker is not traced: "caller → hub" is caller to responder (hop, broker, hop), "server → hub" responder to caller. Call p50: as the caller timed it; cycle: one request write to the next, traced.`,
     '',
-    `| system | call p50 | cycle | ${SEGMENTS.join(' | ')} | calls traced |`,
-    `| --- | ---: | ---: | ${SEGMENTS.map(() => '---:').join(' | ')} | ---: |`,
-    ...results.rows.map((r) => `| ${r.label} | ${r.callP50Us} | ${r.cycleUs} | ${SEGMENTS.map((s) => cell(r.segments[s])).join(' | ')} | ${r.calls} |`),
+    `| system | idle polling | call p50 | cycle | ${SEGMENTS.join(' | ')} | calls traced |`,
+    `| --- | ---: | ---: | ---: | ${SEGMENTS.map(() => '---:').join(' | ')} | ---: |`,
+    ...results.rows.map(
+      (r) =>
+        `| ${r.label} | ${r.idlePollNs === null ? '—' : `${r.idlePollNs / 1000} µs`} | ${r.callP50Us} | ${r.cycleUs} | ${SEGMENTS.map((s) => cell(r.segments[s])).join(' | ')} | ${r.calls} |`
+    ),
     ''
   ]
   return `${lines.join('\n')}\n`

@@ -3,7 +3,9 @@
 // Every system's parties are started and warmed up first and stay up; the repetitions then run as
 // rounds, each measuring every system back to back, so that the machine's drift over minutes hits
 // all systems alike and agentmesh is compared with each peer round by round; medians over rounds.
-// Then cold calls per system, and two scenarios (bench/lib/scenarios.ts): authorization cost (no
+// Each round also measures every system's c=1 latency a second time with the guest's idle polling
+// at the kernel default, where the machine lets the bench set it (bench/lib/idle-poll.ts): on a VM
+// that setting moves latency at c=1 more than most code does. Then cold calls per system, and two scenarios (bench/lib/scenarios.ts): authorization cost (no
 // UCAN, 1-link and 3-link delegation chains, signed invocations) and relay capacity (idle agents
 // held on one relay, in steps).
 // Writes bench/results/latest.{json,md,svg}; latest.md carries the machine, the table and the chart.
@@ -12,7 +14,7 @@
 // agents proving a naming right from it, by the agents (deny by default) and by the callers (names).
 //
 // Flags: --quick (under 2 minutes), --only=id,id (systems by id, and `auth-cost`, `capacity`),
-// --capacity=N,N (idle-agent steps),
+// --capacity=N,N (idle-agent steps), --no-idle-poll (no second c=1 pass with idle polling),
 // --profile (cpu-prof the agentmesh parties into bench/results/profiles/), --verbose (show the
 // parties' stderr).
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -20,6 +22,7 @@ import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { type Auth, startAgent } from './lib/agents.ts'
 import { type BenchAuthority, createBenchAuthority } from './lib/authority.ts'
+import { haltPollSwitch, pollStateUs, readIdlePolicy } from './lib/idle-poll.ts'
 import { machine } from './lib/machine.ts'
 import { ensureNatsServer, type NatsServer, startNatsServer } from './lib/nats-server.ts'
 import { killAll, type PartyHandle, startParty } from './lib/proc.ts'
@@ -27,6 +30,7 @@ import { runAuthCost, runCapacity, type ScenarioEnv } from './lib/scenarios.ts'
 import {
   agentmeshRatios,
   type LatencyRep,
+  type PolledLatencyRep,
   renderMarkdown,
   renderSvg,
   type Results,
@@ -125,6 +129,10 @@ const capacitySteps = argv
   .map(Number)
   .filter((n) => Number.isSafeInteger(n) && n > 0)
 if (capacitySteps !== undefined && capacitySteps.length > 0) config.capacity.steps = capacitySteps
+
+const idlePolicy = readIdlePolicy()
+/** Switches the guest's idle polling to the kernel default for the second c=1 pass; undefined: no such pass. */
+const haltPoll = argv.includes('--no-idle-poll') ? undefined : haltPollSwitch()
 
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url))
 const profileDir = `${resultsDir}profiles`
@@ -298,6 +306,8 @@ interface LiveSystem {
   /** Stop the caller, then the server parties. */
   stop(): Promise<void>
   latency: LatencyRep[]
+  /** The second c=1 pass, with idle polling on. */
+  polledLatency: PolledLatencyRep[]
   /** By concurrency. */
   throughput: Map<number, ThroughputRep[]>
   /** By payload size. */
@@ -310,6 +320,8 @@ interface LiveSystem {
 interface Step {
   name: string
   run(system: LiveSystem): Promise<void>
+  /** Runs the step's loop over the systems (to set the machine up for the step, and back). */
+  around?: (measureAll: () => Promise<void>) => Promise<void>
 }
 
 async function stopParties(...parties: ({ stop(): Promise<void> } | undefined)[]): Promise<void> {
@@ -357,6 +369,7 @@ async function startSystem(spec: SystemSpec, ctx: Context): Promise<LiveSystem |
       caller,
       stop: () => stopParties(caller, server),
       latency: [],
+      polledLatency: [],
       throughput: new Map(),
       large: new Map(),
       largeErrors: new Map()
@@ -382,6 +395,21 @@ function roundSteps(): Step[] {
       system.latency.push(await system.caller.request<LatencyRep>('latency', args))
     }
   }
+  const polled: Step[] =
+    haltPoll === undefined
+      ? []
+      : [
+          {
+            name: `latency, idle polling ${haltPoll.on} ns`,
+            around: (measureAll) => haltPoll.during(measureAll),
+            async run(system) {
+              const args = { n: config.latencyCalls, ms: config.latencyMaxMs }
+              const before = pollStateUs()
+              const rep = await system.caller.request<LatencyRep>('latency', args)
+              system.polledLatency.push({ ...rep, pollUsPerCall: round((pollStateUs() - before) / rep.n, 1) })
+            }
+          }
+        ]
   const throughput = config.concurrency.map(
     (c): Step => ({
       name: `throughput c=${c}`,
@@ -392,7 +420,7 @@ function roundSteps(): Step[] {
     })
   )
   const large = config.large.map((l): Step => ({ name: sizeLabel(l.size), run: (s) => largeRep(s, l) }))
-  return [latency, ...throughput, ...large]
+  return [latency, ...polled, ...throughput, ...large]
 }
 
 /** One large-payload repetition; a failure marks the size for this system, not the whole system. */
@@ -430,12 +458,15 @@ async function runRounds(systems: LiveSystem[], deadline: number): Promise<numbe
     log(`round ${r + 1}/${config.reps}: ${order.map((s) => s.spec.id).join(', ')}`)
     for (const step of steps) {
       if (Date.now() >= deadline) return r
-      for (const system of running(order)) {
-        await step.run(system).catch(async (err: unknown) => {
-          markFailed(system.result, err, `${step.name}, round ${r + 1}: `)
-          await system.stop()
-        })
+      const measureAll = async (): Promise<void> => {
+        for (const system of running(order)) {
+          await step.run(system).catch(async (err: unknown) => {
+            markFailed(system.result, err, `${step.name}, round ${r + 1}: `)
+            await system.stop()
+          })
+        }
       }
+      await (step.around === undefined ? measureAll() : step.around(measureAll))
     }
   }
   return config.reps
@@ -466,6 +497,16 @@ function summarize(system: LiveSystem): void {
       p99: round(median(latency.map((l) => l.p99)), 4),
       calls: latency.reduce((a, l) => a + l.n, 0),
       reps: latency
+    }
+  }
+  const polled = system.polledLatency
+  if (polled.length > 0) {
+    result.polledLatency = {
+      p50: round(median(polled.map((l) => l.p50)), 4),
+      p99: round(median(polled.map((l) => l.p99)), 4),
+      calls: polled.reduce((a, l) => a + l.n, 0),
+      pollUsPerCall: round(median(polled.map((l) => l.pollUsPerCall)), 1),
+      reps: polled
     }
   }
   result.throughput = {}
@@ -600,7 +641,19 @@ async function main(): Promise<void> {
       ...config,
       payload: 'small: {text: 90 x "x"} as DAG-CBOR (agentmesh, ~98 B) or its JSON (102 B) elsewhere'
     },
-    systems: []
+    systems: [],
+    idlePolling: {
+      policy: idlePolicy,
+      ...(haltPoll === undefined
+        ? {
+            note: argv.includes('--no-idle-poll')
+              ? 'run with --no-idle-poll'
+              : idlePolicy.haltPollNs === undefined
+                ? 'this machine has no cpuidle-haltpoll'
+                : `idle polling is already at ${idlePolicy.haltPollNs} ns, or the bench may not change it (not root)`
+          }
+        : { polledNs: haltPoll.on })
+    }
   }
   const selected = systems.filter((s) => only === undefined || only.includes(s.id))
   results.systems = await runSystems(selected, ctx, deadline)

@@ -1,4 +1,6 @@
 // Results as data, as a markdown table with ratios to every peer, and as a hand-written SVG chart.
+import type { IdlePolicy } from './idle-poll.ts'
+import { renderIdlePolling } from './idle-poll-report.ts'
 import { median, round } from './stats.ts'
 
 /** One latency repetition: `n` sequential calls. */
@@ -24,6 +26,13 @@ export interface SystemResult {
   >
   large?: Record<string, { mbPerSec?: number; msPerCall?: number; reps?: number[]; error?: string }>
   cold?: { p50: number; p90: number; firstCallP50: number; reps: number }
+  /** c=1 latency again with the guest's idle polling at the kernel default (bench/lib/idle-poll.ts). */
+  polledLatency?: { p50: number; p99: number; calls: number; pollUsPerCall: number; reps: PolledLatencyRep[] }
+}
+
+/** A latency repetition with idle polling on, and the vCPU time spent polling per call meanwhile. */
+export interface PolledLatencyRep extends LatencyRep {
+  pollUsPerCall: number
 }
 
 export interface Results {
@@ -37,6 +46,8 @@ export interface Results {
   relayAfter?: unknown
   authCost?: AuthCost
   capacity?: Capacity
+  /** The machine's idle policy, and the polling of the second c=1 latency pass (none: not run, and why). */
+  idlePolling?: { policy: IdlePolicy; polledNs?: number; note?: string }
 }
 
 /** An agentmesh system against another system of the same run, round by round. */
@@ -118,7 +129,7 @@ export interface Capacity {
   error?: string
 }
 
-function fmt(value: number | undefined, digits = 2): string {
+export function fmt(value: number | undefined, digits = 2): string {
   if (value === undefined || !Number.isFinite(value)) return '—'
   if (value >= 1000) return Math.round(value).toLocaleString('en-US')
   if (value >= 100) return value.toFixed(0)
@@ -126,7 +137,7 @@ function fmt(value: number | undefined, digits = 2): string {
   return value.toFixed(digits)
 }
 
-function fmtRatio(r: number | undefined): string {
+export function fmtRatio(r: number | undefined): string {
   if (r === undefined) return '—'
   return `${r >= 10 ? r.toFixed(0) : r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}×`
 }
@@ -136,7 +147,7 @@ function fmtRatio(r: number | undefined): string {
  * so that the machine's drift between rounds cancels. When the reps cannot be paired (missing, or of
  * different counts after a cut-short run), the ratio of the medians, with 0 rounds.
  */
-function pairedRatio(
+export function pairedRatio(
   a: { median?: number; reps?: number[] },
   b: { median?: number; reps?: number[] }
 ): { ratio?: number; rounds: number } {
@@ -290,6 +301,7 @@ export function renderMarkdown(results: Results): string {
     lines.push('')
   }
 
+  if (results.idlePolling !== undefined) lines.push(...renderIdlePolling(results), '')
   if (results.authCost !== undefined) lines.push(...renderAuthCost(results.authCost), '')
   if (results.capacity !== undefined) lines.push(...renderCapacity(results.capacity), '')
 
