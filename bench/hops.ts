@@ -137,7 +137,10 @@ async function main(): Promise<void> {
 function loadTraces(): Map<number, TraceRecord[]> {
   const traces = new Map<number, TraceRecord[]>()
   for (const file of readdirSync(traceDir)) {
-    const { records } = JSON.parse(readFileSync(path.join(traceDir, file), 'utf8')) as { records: number[] }
+    const { records, dropped } = JSON.parse(readFileSync(path.join(traceDir, file), 'utf8')) as { records: number[]; dropped?: number }
+    if (dropped !== undefined && dropped > 0) {
+      console.warn(`[hops] process ${path.basename(file, '.json')} dropped its ${dropped} oldest trace records: the first calls are not analysed`)
+    }
     const rows: TraceRecord[] = []
     for (let i = 0; i < records.length; i += 5) {
       rows.push({ t: records[i]!, write: records[i + 1] === 1, local: records[i + 2]!, remote: records[i + 3]! })
@@ -246,7 +249,7 @@ function renderHops(results: { machine: ReturnType<typeof machine>; rounds: numb
   const lines = [
     '# Where a call\'s time goes at concurrency 1 (`bench/hops.ts`)',
     '',
-    `${String(m.cpuModel ?? '')}, ${String(m.cores ?? '')} cores, Node ${String(m.node ?? '')}, commit ${String(m.commit ?? '')}. ${results.rounds} interleaved rounds of ${results.callsPerRound} sequential calls per system; every figure is a median in microseconds. A hop is the time from a socket write in one process to the data event in the next (the write system call, the loopback, the wake-up of the process that reads); a process's own time is from its data event to its next write (the caller's: from the answer to its next request, the loop included). Medians of the parts need not add up to the median of the whole. For NATS the broker is not traced: "caller → hub" is caller to responder (hop, broker, hop), "server → hub" responder to caller. Call p50: as the caller timed it; cycle: one request write to the next, traced.`,
+    `${String(m.cpuModel ?? '')}, ${String(m.cores ?? '')} cores, Node ${String(m.node ?? '')}, commit ${String(m.commit ?? '')}${m.dirty === true ? ' (dirty tree)' : ''}. ${results.rounds} interleaved rounds of ${results.callsPerRound} sequential calls per system and idle-polling setting (the guest's \`guest_halt_poll_ns\` during the calls: the machine's own, then the kernel's default where the bench may set it); every figure is a median in microseconds. A hop is the time from a socket write in one process to the data event in the next (the write system call, the loopback, the wake-up of the process that reads); a process's own time is from its data event to its next write (the caller's: from the answer to its next request, the loop included). Medians of the parts need not add up to the median of the whole. For NATS the broker is not traced: "caller → hub" is caller to responder (hop, broker, hop), "server → hub" responder to caller. Call p50: as the caller timed it; cycle: one request write to the next, traced.`,
     '',
     `| system | idle polling | call p50 | cycle | ${SEGMENTS.join(' | ')} | calls traced |`,
     `| --- | ---: | ---: | ---: | ${SEGMENTS.map(() => '---:').join(' | ')} | ---: |`,
@@ -257,6 +260,15 @@ function renderHops(results: { machine: ReturnType<typeof machine>; rounds: numb
     ''
   ]
   return `${lines.join('\n')}\n`
+}
+
+// exiting on a signal runs the exit handlers: they put the machine's idle polling back
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killAll()
+    rmSync(traceDir, { recursive: true, force: true })
+    process.exit(130)
+  })
 }
 
 await main()

@@ -5,9 +5,9 @@
 // all systems alike and agentmesh is compared with each peer round by round; medians over rounds.
 // Each round also measures every system's c=1 latency a second time with the guest's idle polling
 // at the kernel default, where the machine lets the bench set it (bench/lib/idle-poll.ts): on a VM
-// that setting moves latency at c=1 more than most code does. Then cold calls per system, and two scenarios (bench/lib/scenarios.ts): authorization cost (no
-// UCAN, 1-link and 3-link delegation chains, signed invocations) and relay capacity (idle agents
-// held on one relay, in steps).
+// that setting moves latency at c=1 more than most code does. Then cold calls per system, and two
+// scenarios (bench/lib/scenarios.ts): authorization cost (no UCAN, 1-link and 3-link delegation
+// chains, signed invocations) and relay capacity (idle agents held on one relay, in steps).
 // Writes bench/results/latest.{json,md,svg}; latest.md carries the machine, the table and the chart.
 //
 // The bench authority (bench/lib/authority.ts) is trusted by the relays, which reserve slots only for
@@ -406,6 +406,7 @@ function roundSteps(): Step[] {
               const args = { n: config.latencyCalls, ms: config.latencyMaxMs }
               const before = pollStateUs()
               const rep = await system.caller.request<LatencyRep>('latency', args)
+              if (rep.n === 0) throw new Error('no call finished in the polled latency pass')
               system.polledLatency.push({ ...rep, pollUsPerCall: round((pollStateUs() - before) / rep.n, 1) })
             }
           }
@@ -698,7 +699,8 @@ async function main(): Promise<void> {
   process.exitCode = failed.length > 0 ? 1 : 0
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+// exiting on a signal runs the exit handlers: they put the machine's idle polling back
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.once(signal, () => {
     killAll()
     process.exit(130)

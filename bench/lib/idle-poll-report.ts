@@ -4,8 +4,8 @@ import { fmt, fmtRatio, pairedRatio, type Results, type SystemResult } from './r
 
 const us = (ns: number): string => `${Math.round(ns / 1000)} µs`
 
-/** agentmesh p50 ÷ peer p50 with each setting, paired by round. */
-function latencyRatios(a: SystemResult, p: SystemResult): { own?: number; polled?: number } {
+/** agentmesh p50 ÷ peer p50 with each setting, paired by round (`*`: ratio of the medians, not paired). */
+function latencyRatios(a: SystemResult, p: SystemResult): { own: string; polled: string } {
   const own = pairedRatio(
     { median: a.latency?.p50, reps: a.latency?.reps.map((r) => r.p50) },
     { median: p.latency?.p50, reps: p.latency?.reps.map((r) => r.p50) }
@@ -14,7 +14,9 @@ function latencyRatios(a: SystemResult, p: SystemResult): { own?: number; polled
     { median: a.polledLatency?.p50, reps: a.polledLatency?.reps.map((r) => r.p50) },
     { median: p.polledLatency?.p50, reps: p.polledLatency?.reps.map((r) => r.p50) }
   )
-  return { own: own.ratio, polled: polled.ratio }
+  const cell = (r: { ratio?: number; rounds: number }): string =>
+    `${fmtRatio(r.ratio)}${r.ratio !== undefined && r.rounds === 0 ? '*' : ''}`
+  return { own: cell(own), polled: cell(polled) }
 }
 
 export function renderIdlePolling(results: Results): string[] {
@@ -25,8 +27,8 @@ export function renderIdlePolling(results: Results): string[] {
     `cpuidle driver ${idle.policy.driver ?? 'none'}, governor ${idle.policy.governor ?? 'none'}, ` +
       `\`guest_halt_poll_ns\` ${own === undefined ? 'not present' : String(own)} on this machine. ` +
       'An idle vCPU of a KVM guest polls for work that long before it halts; waking a halted vCPU goes ' +
-      'through the host and costs tens of microseconds, and a call at c=1 wakes a sleeping process four ' +
-      'times (caller, relay or broker, agent or server, and back), in every system alike. ' +
+      'through the host and costs tens of microseconds, and a relayed or brokered call at c=1 wakes a ' +
+      'sleeping process four times (caller, relay or broker, agent or server, and back), a direct call twice. ' +
       (idle.polledNs === undefined
         ? `No second pass: ${idle.note ?? 'the setting could not be changed'}.`
         : `Each round therefore also measured every system's c=1 latency with the polling at ` +
@@ -51,14 +53,17 @@ export function renderIdlePolling(results: Results): string[] {
   const meshes = ok.filter((s) => s.group === 'agentmesh')
   const peers = ok.filter((s) => s.group !== 'agentmesh' && s.polledLatency !== undefined)
   if (meshes.length === 0 || peers.length === 0) return lines
-  lines.push(`Latency ratios, agentmesh p50 ÷ peer p50, paired by round: with ${own_} → with ${on} of polling.`)
+  lines.push(
+    `Latency ratios, agentmesh p50 ÷ peer p50, paired by round: with ${own_} → with ${on} of polling ` +
+      '(*: ratio of the medians, the repetitions could not be paired).'
+  )
   lines.push('')
   lines.push(`| agentmesh | ${peers.map((p) => p.label).join(' | ')} |`)
   lines.push(`| --- |${peers.map(() => ' ---: ').join('|')}|`)
   for (const a of meshes) {
     const cells = peers.map((p) => {
       const r = latencyRatios(a, p)
-      return `${fmtRatio(r.own)} → ${fmtRatio(r.polled)}`
+      return `${r.own} → ${r.polled}`
     })
     lines.push(`| ${a.label} | ${cells.join(' | ')} |`)
   }

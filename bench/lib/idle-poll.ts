@@ -1,7 +1,8 @@
 // The guest's idle polling: how long an idle vCPU of a KVM guest polls for work before it halts.
 // On a VM a halted vCPU is woken by the host (an interrupt, a VM exit, the host scheduling the vCPU's
-// thread again), which costs tens of microseconds here, and a call at concurrency 1 wakes a sleeping
-// process four times (caller -> relay or broker -> agent -> back), so this one kernel setting moves
+// thread again), which costs tens of microseconds here, and a relayed or brokered call at concurrency 1
+// wakes a sleeping process four times (caller -> relay or broker -> agent -> back; a direct call
+// twice), so this one kernel setting moves
 // every system's latency at c=1 more than most code changes do. Linux's cpuidle-haltpoll polls up to
 // 200 us by default; the machine this project runs on boots with `haltpoll.guest_halt_poll_ns=0`, so its
 // idle vCPUs halt at once. The bench reads the setting into the results and, where it can write it
@@ -88,8 +89,13 @@ export function haltPollSwitch(on = KERNEL_DEFAULT_HALT_POLL_NS): HaltPollSwitch
   let switched = false
   const restore = (): void => {
     if (!switched) return
-    writeFileSync(HALT_POLL_NS, String(own))
     switched = false
+    try {
+      writeFileSync(HALT_POLL_NS, String(own))
+    } catch (err) {
+      // the exit handlers after this one must still run
+      console.error(`[bench] could not put guest_halt_poll_ns back to ${own}: ${(err as Error).message}`)
+    }
   }
   process.once('exit', restore)
   return {
