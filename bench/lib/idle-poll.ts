@@ -8,11 +8,18 @@
 // idle vCPUs halt at once. The bench reads the setting into the results and, where it can write it
 // (root, the module loaded), measures the c=1 latencies a second time with the kernel's default, then
 // puts the machine's own value back.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 
 const HALT_POLL_NS = '/sys/module/haltpoll/parameters/guest_halt_poll_ns'
 const CPUIDLE = '/sys/devices/system/cpu/cpuidle'
 const CPUS = '/sys/devices/system/cpu'
+/**
+ * The machine's own value while a pass has polling switched on: a run killed then (SIGKILL, a power
+ * cut of the VM aside) leaves it behind, and the next run puts that value back before anything else.
+ */
+const SAVED = path.join(os.tmpdir(), 'agentmesh-bench-guest-halt-poll-ns')
 
 /** cpuidle-haltpoll's own default for `guest_halt_poll_ns` (Documentation/virt/guest-halt-polling.rst). */
 export const KERNEL_DEFAULT_HALT_POLL_NS = 200_000
@@ -79,6 +86,7 @@ export interface HaltPollSwitch {
  * back after each use and, should the run be cut short, when the process exits.
  */
 export function haltPollSwitch(on = KERNEL_DEFAULT_HALT_POLL_NS): HaltPollSwitch | undefined {
+  putBackAfterKilledRun()
   const own = readIdlePolicy().haltPollNs
   if (own === undefined || own === on) return undefined
   try {
@@ -92,6 +100,7 @@ export function haltPollSwitch(on = KERNEL_DEFAULT_HALT_POLL_NS): HaltPollSwitch
     switched = false
     try {
       writeFileSync(HALT_POLL_NS, String(own))
+      rmSync(SAVED, { force: true })
     } catch (err) {
       // the exit handlers after this one must still run
       console.error(`[bench] could not put guest_halt_poll_ns back to ${own}: ${(err as Error).message}`)
@@ -102,6 +111,7 @@ export function haltPollSwitch(on = KERNEL_DEFAULT_HALT_POLL_NS): HaltPollSwitch
     own,
     on,
     async during(fn) {
+      writeFileSync(SAVED, String(own))
       writeFileSync(HALT_POLL_NS, String(on))
       switched = true
       try {
@@ -111,4 +121,19 @@ export function haltPollSwitch(on = KERNEL_DEFAULT_HALT_POLL_NS): HaltPollSwitch
       }
     }
   }
+}
+
+/** A run killed while polling was switched on left the machine's own value behind: put it back. */
+function putBackAfterKilledRun(): void {
+  const saved = read(SAVED)
+  if (saved === undefined) return
+  if (/^\d+$/.test(saved)) {
+    try {
+      writeFileSync(HALT_POLL_NS, saved)
+      console.error(`[bench] guest_halt_poll_ns put back to ${saved}, left switched by a run that was killed`)
+    } catch {
+      return // not ours to set (not root): leave the note for a run that can
+    }
+  }
+  rmSync(SAVED, { force: true })
 }
