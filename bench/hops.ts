@@ -101,8 +101,8 @@ async function main(): Promise<void> {
       p50: new Map()
     })
     for (const s of systems) await s.caller.request('warmup', { ms: 2_000 })
-    const own = readIdlePolicy().haltPollNs ?? -1
     const poll = haltPollSwitch()
+    const own = poll?.own ?? readIdlePolicy().haltPollNs ?? -1
     const settings: Array<{ ns: number; during: (fn: () => Promise<void>) => Promise<void> }> = [
       { ns: own, during: (fn) => fn() },
       ...(poll === undefined ? [] : [{ ns: poll.on, during: (fn: () => Promise<void>) => poll.during(fn) }])

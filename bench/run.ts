@@ -130,9 +130,10 @@ const capacitySteps = argv
   .filter((n) => Number.isSafeInteger(n) && n > 0)
 if (capacitySteps !== undefined && capacitySteps.length > 0) config.capacity.steps = capacitySteps
 
-const idlePolicy = readIdlePolicy()
 /** Switches the guest's idle polling to the kernel default for the second c=1 pass; undefined: no such pass. */
 const haltPoll = argv.includes('--no-idle-poll') ? undefined : haltPollSwitch()
+// read after the switch is made: making it puts back a value a killed run left behind
+const idlePolicy = readIdlePolicy()
 
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url))
 const profileDir = `${resultsDir}profiles`

@@ -172,8 +172,7 @@ export function readMessages(stream: Stream, onMessage: (value: unknown) => void
       if (stream.readBufferLength === 0) settle()
     }
     const onClose = (evt: Event): void => {
-      const error = (evt as Event & { error?: Error }).error
-      settle(error === undefined ? undefined : error)
+      settle((evt as Event & { error?: Error }).error)
     }
     stream.addEventListener('message', onData)
     stream.addEventListener('remoteCloseWrite', onEnd)

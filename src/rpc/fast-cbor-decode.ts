@@ -60,6 +60,11 @@ export function decodeFast(bytes: Uint8Array): unknown {
 
 const EMPTY = new Uint8Array(0)
 
+/** The big-endian unsigned 32-bit integer at `at` (the caller has checked that 4 bytes are there). */
+function uint32At(at: number): number {
+  return data[at]! * 0x1000000 + ((data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!)
+}
+
 /** The argument of a head with additional info `info`, in its shortest form only. */
 function argument(info: number): number {
   if (info < 24) return info
@@ -81,17 +86,17 @@ function argument(info: number): number {
     }
     case 26: {
       if (at + 4 > data.byteLength) throw BAIL
-      const n = data[at]! * 0x1000000 + ((data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!)
+      const n = uint32At(at)
       if (n < 0x10000) throw BAIL
       pos = at + 4
       return n
     }
     case 27: {
       if (at + 8 > data.byteLength) throw BAIL
-      const hi = data[at]! * 0x1000000 + ((data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!)
+      const hi = uint32At(at)
       // 2^53 and up is a bigint in dag-cbor; below 2^32 is not the shortest form
       if (hi === 0 || hi >= 0x200000) throw BAIL
-      const lo = data[at + 4]! * 0x1000000 + ((data[at + 5]! << 16) | (data[at + 6]! << 8) | data[at + 7]!)
+      const lo = uint32At(at + 4)
       pos = at + 8
       return hi * 0x100000000 + lo
     }
