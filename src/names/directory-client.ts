@@ -1,5 +1,6 @@
 import { pipe } from 'it-pipe'
 import { MeshError } from '../errors.ts'
+import { newStreamEarly } from '../net/early-select.ts'
 import { decodeMessages } from '../rpc/codec.ts'
 import {
   DIRECTORY_PROTOCOL,
@@ -17,7 +18,8 @@ import type { AbortOptions, Connection, Stream } from '@libp2p/interface'
 
 async function openDirectory(connection: Connection, signal: AbortSignal): Promise<Stream> {
   try {
-    return await connection.newStream(DIRECTORY_PROTOCOL, { signal, runOnLimitedConnection: true })
+    // the proposal leaves with the request: no round trip before it
+    return await newStreamEarly(connection, DIRECTORY_PROTOCOL, { signal })
   } catch (err) {
     throw new MeshError('UNAVAILABLE', `the directory cannot be reached: ${(err as Error).message}`, { cause: err })
   }

@@ -50,3 +50,9 @@ export const AGENT_PING_INTERVAL_MS = 60_000
  * path: a first call through a relay is done in about 20 ms on loopback.
  */
 export const IDENTIFY_DELAY_MS = 100
+
+/** The multistream-select protocol id, the first line each side of a new stream sends. */
+export const MULTISTREAM_PROTOCOL_ID = '/multistream/1.0.0'
+
+/** The longest multistream-select message read in answer to a proposal (go-libp2p's and js-libp2p's limit). */
+export const MAX_PROTOCOL_ANSWER_BYTES = 1024

@@ -29,4 +29,5 @@ export {
   type RelayNodeOptions
 } from './node.ts'
 export { deferredIdentify } from './deferred-identify.ts'
+export { newStreamEarly } from './early-select.ts'
 export { tunedNoise } from './tuned-noise.ts'

@@ -1,5 +1,6 @@
 import type { Connection, Logger, Stream } from '@libp2p/interface'
 import { MeshError } from '../errors.ts'
+import { newStreamEarly } from '../net/early-select.ts'
 import { BatchWriter } from './batch-writer.ts'
 import { DeadlineTimer } from './deadlines.ts'
 import { encodeMessage, readMessages } from './codec.ts'
@@ -59,10 +60,8 @@ export class SharedCallStream {
 
   /** Open a shared stream on `connection`. */
   static async open(connection: Connection, options: { signal?: AbortSignal; maxFrameBytes?: number; log?: Logger }) {
-    const stream = await connection.newStream(RPC_PROTOCOL, {
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-      runOnLimitedConnection: true
-    })
+    // the proposal leaves with the first call's request: no round trip before it
+    const stream = await newStreamEarly(connection, RPC_PROTOCOL, options.signal === undefined ? {} : { signal: options.signal })
     return new SharedCallStream(stream, options.maxFrameBytes ?? MAX_FRAME_BYTES, options.log)
   }
 

@@ -1,5 +1,6 @@
 import { pipe } from 'it-pipe'
 import { MeshError } from '../errors.ts'
+import { newStreamEarly } from '../net/early-select.ts'
 import { type CallFields, type CallWaiting, readySharedStream, type SharedCallStream, sharedStreamFor } from './channel.ts'
 import { decodeMessages, writeMessage } from './codec.ts'
 import {
@@ -125,11 +126,8 @@ async function callOnOwnStream(
     if (options.signal?.aborted === true) onAbort()
     if (failure !== undefined) throw failure
     try {
-      stream = await connection.newStream(RPC_PROTOCOL, {
-        signal: options.signal,
-        negotiateFully: false,
-        runOnLimitedConnection: true
-      })
+      // the proposal leaves with the request: no round trip before it
+      stream = await newStreamEarly(connection, RPC_PROTOCOL, options.signal === undefined ? {} : { signal: options.signal })
     } catch (err) {
       throw failure ?? new MeshError('UNAVAILABLE', `cannot open an rpc stream: ${(err as Error).message}`, { cause: err })
     }

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import type { Connection, Stream } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { MeshError } from '../../src/errors.ts'
+import { newStreamEarly } from '../../src/net/index.ts'
+import { callOnConnection } from '../../src/rpc/client.ts'
+
+const ECHO = '/test/echo/1'
+const text = (s: string): Uint8Array => new TextEncoder().encode(s)
+/** A multistream-select message: varint length (one byte here), then the line and a newline. */
+const line = (s: string): number[] => [s.length + 1, ...text(`${s}\n`)]
+
+/** What reaches the stream's readers, and how it ends. */
+function watch(stream: Stream): { data: number[]; ended: Promise<Error | undefined> } {
+  const data: number[] = []
+  stream.addEventListener('message', (evt) => {
+    data.push(...evt.data.subarray())
+  })
+  const ended = new Promise<Error | undefined>((resolve) => {
+    stream.addEventListener('close', (evt) => resolve((evt as { error?: Error }).error), { once: true })
+  })
+  return { data, ended }
+}
+
+/** Bytes arriving on `stream` from the wire, handed in where the muxer hands them in. */
+function arrive(stream: Stream, bytes: number[]): void {
+  ;(stream as unknown as { onData(data: Uint8Array): void }).onData(Uint8Array.from(bytes))
+}
+
+describe('streams that send their protocol proposal with the first bytes', () => {
+  const nodes: Libp2p[] = []
+  let connection: Connection
+  let listener: Libp2p
+
+  before(async () => {
+    const start = async (listen: string[]): Promise<Libp2p> =>
+      await createLibp2p({ addresses: { listen }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+    listener = await start(['/ip4/127.0.0.1/tcp/0'])
+    const dialer = await start([])
+    nodes.push(listener, dialer)
+    await listener.handle(ECHO, (stream) => {
+      stream.addEventListener('message', (evt) => {
+        stream.send(evt.data)
+      })
+      // the request and its end can arrive with the proposal, before this handler runs
+      if (stream.remoteWriteStatus === 'closed') queueMicrotask(() => void stream.close())
+      else stream.addEventListener('remoteCloseWrite', () => void stream.close())
+    })
+    connection = await dialer.dial(listener.getMultiaddrs())
+  })
+
+  after(async () => {
+    await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
+  })
+
+  it('negotiates with the peer\'s handler and carries the bytes written before the answer came', async () => {
+    const stream = await newStreamEarly(connection, ECHO)
+    assert.equal(stream.protocol, ECHO)
+    const seen = watch(stream)
+    stream.send(text('hello'))
+    stream.send(text(' world'))
+    await stream.close()
+    await seen.ended
+    assert.equal(new TextDecoder().decode(Uint8Array.from(seen.data)), 'hello world')
+  })
+
+  it('aborts the stream with UNAVAILABLE when the peer does not speak the protocol, and no byte reaches the readers', async () => {
+    const stream = await newStreamEarly(connection, '/test/nobody-here/1')
+    const seen = watch(stream)
+    stream.send(text('a request nobody reads'))
+    const err = await seen.ended
+    assert.ok(MeshError.is(err, 'UNAVAILABLE'), String(err))
+    assert.match(err.message, /does not speak \/test\/nobody-here\/1/)
+    assert.deepEqual(seen.data, [])
+  })
+
+  it('a call to a peer without the rpc protocol fails with UNAVAILABLE instead of waiting for its deadline', async () => {
+    await assert.rejects(callOnConnection(connection, '/x/y', {}, { timeout: 60_000 }), (err: unknown) => MeshError.is(err, 'UNAVAILABLE'))
+  })
+
+  it('holds back the data that follows the answer until the answer is complete, across chunks', async () => {
+    // nothing is sent, so the peer never answers: the bytes below are the only ones arriving
+    const stream = await newStreamEarly(connection, ECHO)
+    const seen = watch(stream)
+    const answer = [...line('/multistream/1.0.0'), ...line(ECHO)]
+    arrive(stream, answer.slice(0, 7))
+    arrive(stream, answer.slice(7, 21))
+    assert.deepEqual(seen.data, [])
+    arrive(stream, [...answer.slice(21), 1, 2, 3])
+    arrive(stream, [4])
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(seen.data, [1, 2, 3, 4])
+    stream.abort(new Error('done'))
+  })
+
+  it('aborts when the answer names another protocol (threat: a peer or relay swapping the protocol under the opener)', async () => {
+    const stream = await newStreamEarly(connection, ECHO)
+    const seen = watch(stream)
+    arrive(stream, [...line('/multistream/1.0.0'), ...line('/test/other/1'), 9, 9])
+    const err = await seen.ended
+    assert.ok(MeshError.is(err, 'UNAVAILABLE'), String(err))
+    assert.deepEqual(seen.data, [])
+  })
+
+  it('aborts on an answer that is not multistream-select (threat: garbage read as the protocol\'s first bytes)', async () => {
+    const garbage: number[][] = [
+      [...line('/not-multistream/9'), ...line(ECHO)],
+      // an answer without its newline
+      [4, ...text('/abc')],
+      // a declared length over the 1024-byte limit (varint 0x81 0x10 = 2049)
+      [0x81, 0x10, 1, 2, 3],
+      // a varint that never ends
+      [0xff, 0xff, 0xff, 0xff]
+    ]
+    for (const bytes of garbage) {
+      const stream = await newStreamEarly(connection, ECHO)
+      const seen = watch(stream)
+      arrive(stream, bytes)
+      const err = await seen.ended
+      assert.ok(MeshError.is(err, 'UNAVAILABLE'), `${JSON.stringify(bytes)}: ${String(err)}`)
+      assert.deepEqual(seen.data, [])
+    }
+  })
+
+  it('the stream and connection stay usable for other streams after one was refused', async () => {
+    const refused = await newStreamEarly(connection, '/test/nobody-here/1')
+    refused.send(text('x'))
+    await watch(refused).ended
+    const stream = await newStreamEarly(connection, ECHO)
+    const seen = watch(stream)
+    stream.send(text('still here'))
+    await stream.close()
+    await seen.ended
+    assert.equal(new TextDecoder().decode(Uint8Array.from(seen.data)), 'still here')
+    assert.equal(connection.status, 'open')
+  })
+})
