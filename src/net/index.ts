@@ -30,4 +30,5 @@ export {
 } from './node.ts'
 export { deferredIdentify } from './deferred-identify.ts'
 export { newStreamEarly } from './early-select.ts'
+export { quietLogger } from './quiet-logger.ts'
 export { tunedNoise } from './tuned-noise.ts'

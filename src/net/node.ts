@@ -20,6 +20,7 @@ import {
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { fixConnectionListing } from './connection-listing.ts'
 import { deferredIdentify } from './deferred-identify.ts'
+import { quietLogger } from './quiet-logger.ts'
 import { tunedNoise } from './tuned-noise.ts'
 import { fixReservationRefresh } from './reservation-refresh.ts'
 import { relayKeeper } from './relay-keeper.ts'
@@ -102,6 +103,7 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
   const limited = limits.durationMs !== undefined || limits.dataBytes !== undefined
   const node = await createLibp2p({
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
+    logger: quietLogger(),
     addresses: { listen: options.listen },
     ...(options.denyReservation === undefined
       ? {}
@@ -142,6 +144,8 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
   const extra = options.libp2p ?? {}
   const node = await createLibp2p({
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
+    // libp2p.logger in the options replaces it
+    logger: quietLogger(),
     connectionEncrypters: [tunedNoise()],
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
     connectionMonitor: { pingInterval: AGENT_PING_INTERVAL_MS, ...extra.connectionMonitor },
