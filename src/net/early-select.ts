@@ -1,7 +1,18 @@
 import type { AbortOptions, Connection, Stream } from '@libp2p/interface'
 import { MeshError } from '../errors.ts'
 import { varintLength, writeVarint } from '../rpc/varint.ts'
-import { MAX_PROTOCOL_ANSWER_BYTES, MULTISTREAM_PROTOCOL_ID } from './constants.ts'
+import { DEFAULT_MAX_OUTBOUND_STREAMS, MAX_PROTOCOL_ANSWER_BYTES, MULTISTREAM_PROTOCOL_ID } from './constants.ts'
+
+/** Options of {@link newStreamEarly}. */
+export interface EarlyStreamOptions extends AbortOptions {
+  /**
+   * Outbound streams of this protocol the connection may hold at once, as libp2p's
+   * `maxOutboundStreams` (which `connection.newStream` enforces and this must enforce itself).
+   *
+   * @default DEFAULT_MAX_OUTBOUND_STREAMS
+   */
+  maxOutboundStreams?: number
+}
 
 /** The parts of libp2p's connection and stream muxer that an early stream needs. */
 interface MuxedConnection {
@@ -84,16 +95,22 @@ function readLine(bytes: Uint8Array, at: number): { line: string; next: number }
  * stream.send(request) // the proposal and the request leave together
  * ```
  */
-export async function newStreamEarly(connection: Connection, protocol: string, options: AbortOptions = {}): Promise<Stream> {
+export async function newStreamEarly(connection: Connection, protocol: string, options: EarlyStreamOptions = {}): Promise<Stream> {
+  const { maxOutboundStreams = DEFAULT_MAX_OUTBOUND_STREAMS, ...abortOptions } = options
   const muxer = (connection as unknown as MuxedConnection).muxer
   if (typeof muxer?.createStream !== 'function' || muxer.status !== 'open' || connection.status !== 'open') {
-    return await connection.newStream(protocol, { ...options, runOnLimitedConnection: true })
+    return await connection.newStream(protocol, { ...abortOptions, maxOutboundStreams, runOnLimitedConnection: true })
   }
-  options.signal?.throwIfAborted()
-  const stream = await muxer.createStream({ ...options, protocol })
+  abortOptions.signal?.throwIfAborted()
+  let open = 0
+  for (const s of connection.streams) if (s.direction === 'outbound' && s.protocol === protocol) open++
+  if (open >= maxOutboundStreams) {
+    throw new MeshError('RESOURCE_EXHAUSTED', `${open} outbound ${protocol} streams are open on this connection, the most allowed`)
+  }
+  const stream = await muxer.createStream({ ...abortOptions, protocol })
   if (!isEarlyStream(stream)) {
     stream.abort(new MeshError('INTERNAL', 'stream of an unexpected shape'))
-    return await connection.newStream(protocol, { ...options, runOnLimitedConnection: true })
+    return await connection.newStream(protocol, { ...abortOptions, maxOutboundStreams, runOnLimitedConnection: true })
   }
   stream.protocol = protocol
   let bytes = proposals.get(protocol)

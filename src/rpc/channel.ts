@@ -4,7 +4,7 @@ import { newStreamEarly } from '../net/early-select.ts'
 import { BatchWriter } from './batch-writer.ts'
 import { DeadlineTimer } from './deadlines.ts'
 import { encodeMessage, readMessages } from './codec.ts'
-import { CALLS_PER_SHARED_STREAM, FRAME_VERSION, MAX_FRAME_BYTES, RPC_PROTOCOL } from './constants.ts'
+import { CALLS_PER_SHARED_STREAM, FRAME_VERSION, MAX_FRAME_BYTES, MAX_OUTBOUND_STREAMS, RPC_PROTOCOL } from './constants.ts'
 import { errorFromFrame, type Frame, parseFrame } from './frames.ts'
 
 /** What a call sends besides its command and arguments. */
@@ -61,7 +61,10 @@ export class SharedCallStream {
   /** Open a shared stream on `connection`. */
   static async open(connection: Connection, options: { signal?: AbortSignal; maxFrameBytes?: number; log?: Logger }) {
     // the proposal leaves with the first call's request: no round trip before it
-    const stream = await newStreamEarly(connection, RPC_PROTOCOL, options.signal === undefined ? {} : { signal: options.signal })
+    const stream = await newStreamEarly(connection, RPC_PROTOCOL, {
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      maxOutboundStreams: MAX_OUTBOUND_STREAMS
+    })
     return new SharedCallStream(stream, options.maxFrameBytes ?? MAX_FRAME_BYTES, options.log)
   }
 

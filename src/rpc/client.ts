@@ -7,6 +7,7 @@ import {
   DEFAULT_CALL_TIMEOUT_MS,
   FRAME_VERSION,
   MAX_FRAME_BYTES,
+  MAX_OUTBOUND_STREAMS,
   RPC_PROTOCOL,
   SHARED_STREAM_MAX_REQUEST_BYTES
 } from './constants.ts'
@@ -127,7 +128,10 @@ async function callOnOwnStream(
     if (failure !== undefined) throw failure
     try {
       // the proposal leaves with the request: no round trip before it
-      stream = await newStreamEarly(connection, RPC_PROTOCOL, options.signal === undefined ? {} : { signal: options.signal })
+      stream = await newStreamEarly(connection, RPC_PROTOCOL, {
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        maxOutboundStreams: MAX_OUTBOUND_STREAMS
+      })
     } catch (err) {
       throw failure ?? new MeshError('UNAVAILABLE', `cannot open an rpc stream: ${(err as Error).message}`, { cause: err })
     }

@@ -125,6 +125,14 @@ describe('streams that send their protocol proposal with the first bytes', () =>
     }
   })
 
+  it('refuses a stream over the protocol\'s outbound limit, as libp2p\'s newStream does (threat: one caller exhausting a connection)', async () => {
+    const held = [await newStreamEarly(connection, ECHO, { maxOutboundStreams: 2 }), await newStreamEarly(connection, ECHO, { maxOutboundStreams: 2 })]
+    await assert.rejects(newStreamEarly(connection, ECHO, { maxOutboundStreams: 2 }), (err: unknown) => MeshError.is(err, 'RESOURCE_EXHAUSTED'))
+    held.pop()?.abort(new Error('done'))
+    const again = await newStreamEarly(connection, ECHO, { maxOutboundStreams: 2 })
+    for (const s of [...held, again]) s.abort(new Error('done'))
+  })
+
   it('the stream and connection stay usable for other streams after one was refused', async () => {
     const refused = await newStreamEarly(connection, '/test/nobody-here/1')
     refused.send(text('x'))

@@ -32,6 +32,6 @@ describe('the quiet component logger', () => {
   it('keeps error logging: a name enabled only for its errors gets the real logger', () => {
     enable('agentmesh-test:errs:error')
     const log = quietLogger().forComponent('agentmesh-test:errs')
-    assert.equal(log.error.enabled, true)
+    assert.equal((log.error as unknown as { enabled: boolean }).enabled, true)
   })
 })
