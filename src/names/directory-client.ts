@@ -19,7 +19,7 @@ import type { AbortOptions, Connection, Stream } from '@libp2p/interface'
 async function openDirectory(connection: Connection, signal: AbortSignal): Promise<Stream> {
   try {
     // the proposal leaves with the request: no round trip before it
-    return await newStreamEarly(connection, DIRECTORY_PROTOCOL, { signal })
+    return await newStreamEarly(connection, DIRECTORY_PROTOCOL, { signal, runOnLimitedConnection: true })
   } catch (err) {
     throw new MeshError('UNAVAILABLE', `the directory cannot be reached: ${(err as Error).message}`, { cause: err })
   }

@@ -1,4 +1,4 @@
-import type { AbortOptions, Connection, Stream } from '@libp2p/interface'
+import type { AbortOptions, Connection, Libp2p, Stream } from '@libp2p/interface'
 import { MeshError } from '../errors.ts'
 import { varintLength, writeVarint } from '../rpc/varint.ts'
 import { DEFAULT_MAX_OUTBOUND_STREAMS, MAX_PROTOCOL_ANSWER_BYTES, MULTISTREAM_PROTOCOL_ID } from './constants.ts'
@@ -12,7 +12,15 @@ export interface EarlyStreamOptions extends AbortOptions {
    * @default DEFAULT_MAX_OUTBOUND_STREAMS
    */
   maxOutboundStreams?: number
+  /**
+   * Open the stream on a limited (relayed, with limits) connection too, as libp2p's option.
+   *
+   * @default false
+   */
+  runOnLimitedConnection?: boolean
 }
+
+type NewStream = Connection['newStream']
 
 /** The parts of libp2p's connection and stream muxer that an early stream needs. */
 interface MuxedConnection {
@@ -21,6 +29,7 @@ interface MuxedConnection {
     createStream?: (options: Record<string, unknown>) => Promise<Stream> | Stream
   }
   status?: string
+  limits?: unknown
 }
 
 /** The parts of `@libp2p/utils`' AbstractMessageStream that an early stream needs. */
@@ -95,11 +104,23 @@ function readLine(bytes: Uint8Array, at: number): { line: string; next: number }
  * stream.send(request) // the proposal and the request leave together
  * ```
  */
-export async function newStreamEarly(connection: Connection, protocol: string, options: EarlyStreamOptions = {}): Promise<Stream> {
+export async function newStreamEarly(
+  connection: Connection,
+  protocol: string,
+  options: EarlyStreamOptions = {},
+  fallback: NewStream = connection.newStream
+): Promise<Stream> {
   const { maxOutboundStreams = DEFAULT_MAX_OUTBOUND_STREAMS, ...abortOptions } = options
-  const muxer = (connection as unknown as MuxedConnection).muxer
-  if (typeof muxer?.createStream !== 'function' || muxer.status !== 'open' || connection.status !== 'open') {
-    return await connection.newStream(protocol, { ...abortOptions, maxOutboundStreams, runOnLimitedConnection: true })
+  const muxed = connection as unknown as MuxedConnection
+  const muxer = muxed.muxer
+  if (
+    typeof muxer?.createStream !== 'function' ||
+    muxer.status !== 'open' ||
+    connection.status !== 'open' ||
+    // libp2p's own refusal, with its error
+    (muxed.limits !== undefined && muxed.limits !== null && options.runOnLimitedConnection !== true)
+  ) {
+    return await fallback(protocol, { ...abortOptions, maxOutboundStreams })
   }
   abortOptions.signal?.throwIfAborted()
   let open = 0
@@ -110,7 +131,7 @@ export async function newStreamEarly(connection: Connection, protocol: string, o
   const stream = await muxer.createStream({ ...abortOptions, protocol })
   if (!isEarlyStream(stream)) {
     stream.abort(new MeshError('INTERNAL', 'stream of an unexpected shape'))
-    return await connection.newStream(protocol, { ...abortOptions, maxOutboundStreams, runOnLimitedConnection: true })
+    return await fallback(protocol, { ...abortOptions, maxOutboundStreams })
   }
   stream.protocol = protocol
   let bytes = proposals.get(protocol)
@@ -156,4 +177,33 @@ function checkAnswer(stream: EarlyStream, protocol: string): void {
       stream.abort(err as Error)
     }
   }
+}
+
+/**
+ * Make every connection of `node` open streams of `protocols` with {@link newStreamEarly}, for the
+ * streams libp2p's own services open: circuit relay's hop stream (a caller's dial and an agent's
+ * reservation) and the relay's stop stream to the agent, each written to at once. A cold call
+ * through a relay crossed each of them with a round trip of its own. Other protocols, and calls with
+ * several protocols, go to libp2p's `newStream` unchanged.
+ *
+ * @example
+ * ```ts
+ * openEarly(node, [RELAY_V2_HOP_CODEC, RELAY_V2_STOP_CODEC])
+ * ```
+ */
+export function openEarly(node: Pick<Libp2p, 'addEventListener' | 'getConnections'>, protocols: string[]): void {
+  const early = new Set(protocols)
+  const wrap = (connection: Connection): void => {
+    const original = connection.newStream
+    if ((original as { early?: boolean }).early === true) return
+    const newStream: NewStream = async (wanted, options = {}) => {
+      const list = Array.isArray(wanted) ? wanted : [wanted]
+      if (list.length !== 1 || !early.has(list[0]!)) return await original(wanted, options)
+      return await newStreamEarly(connection, list[0]!, options, original)
+    }
+    Object.assign(newStream, { early: true })
+    connection.newStream = newStream
+  }
+  for (const connection of node.getConnections()) wrap(connection)
+  node.addEventListener('connection:open', (evt) => wrap(evt.detail))
 }

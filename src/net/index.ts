@@ -29,6 +29,6 @@ export {
   type RelayNodeOptions
 } from './node.ts'
 export { deferredIdentify } from './deferred-identify.ts'
-export { newStreamEarly } from './early-select.ts'
+export { newStreamEarly, openEarly, type EarlyStreamOptions } from './early-select.ts'
 export { quietLogger } from './quiet-logger.ts'
 export { tunedNoise } from './tuned-noise.ts'

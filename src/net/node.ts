@@ -1,5 +1,5 @@
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { circuitRelayServer, circuitRelayTransport, RELAY_V2_HOP_CODEC, RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import type { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
@@ -20,6 +20,7 @@ import {
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { fixConnectionListing } from './connection-listing.ts'
 import { deferredIdentify } from './deferred-identify.ts'
+import { openEarly } from './early-select.ts'
 import { quietLogger } from './quiet-logger.ts'
 import { tunedNoise } from './tuned-noise.ts'
 import { fixReservationRefresh } from './reservation-refresh.ts'
@@ -133,6 +134,8 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
   })
   fixReservationRefresh(node)
   fixConnectionListing(node)
+  // the stop stream to the agent carries its CONNECT with the proposal: no round trip before it
+  openEarly(node, [RELAY_V2_STOP_CODEC])
   return node
 }
 
@@ -173,5 +176,7 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
     }
   })
   fixConnectionListing(node)
+  // the hop stream (a dial through a relay, a reservation) carries its request with the proposal
+  openEarly(node, [RELAY_V2_HOP_CODEC])
   return node
 }

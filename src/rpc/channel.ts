@@ -63,7 +63,8 @@ export class SharedCallStream {
     // the proposal leaves with the first call's request: no round trip before it
     const stream = await newStreamEarly(connection, RPC_PROTOCOL, {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
-      maxOutboundStreams: MAX_OUTBOUND_STREAMS
+      maxOutboundStreams: MAX_OUTBOUND_STREAMS,
+      runOnLimitedConnection: true
     })
     return new SharedCallStream(stream, options.maxFrameBytes ?? MAX_FRAME_BYTES, options.log)
   }

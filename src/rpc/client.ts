@@ -130,7 +130,8 @@ async function callOnOwnStream(
       // the proposal leaves with the request: no round trip before it
       stream = await newStreamEarly(connection, RPC_PROTOCOL, {
         ...(options.signal === undefined ? {} : { signal: options.signal }),
-        maxOutboundStreams: MAX_OUTBOUND_STREAMS
+        maxOutboundStreams: MAX_OUTBOUND_STREAMS,
+        runOnLimitedConnection: true
       })
     } catch (err) {
       throw failure ?? new MeshError('UNAVAILABLE', `cannot open an rpc stream: ${(err as Error).message}`, { cause: err })

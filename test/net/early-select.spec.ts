@@ -5,7 +5,7 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { MeshError } from '../../src/errors.ts'
-import { newStreamEarly } from '../../src/net/index.ts'
+import { newStreamEarly, openEarly } from '../../src/net/index.ts'
 import { callOnConnection } from '../../src/rpc/client.ts'
 
 const ECHO = '/test/echo/1'
@@ -34,13 +34,21 @@ describe('streams that send their protocol proposal with the first bytes', () =>
   const nodes: Libp2p[] = []
   let connection: Connection
   let listener: Libp2p
+  let dialer: Libp2p
+  /** Streams the listener's handler of each protocol has been given. */
+  const handled = new Map<string, number>()
 
   before(async () => {
     const start = async (listen: string[]): Promise<Libp2p> =>
       await createLibp2p({ addresses: { listen }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
     listener = await start(['/ip4/127.0.0.1/tcp/0'])
-    const dialer = await start([])
+    dialer = await start([])
     nodes.push(listener, dialer)
+    for (const protocol of ['/test/plain/1', '/test/early/1']) {
+      await listener.handle(protocol, () => {
+        handled.set(protocol, (handled.get(protocol) ?? 0) + 1)
+      })
+    }
     await listener.handle(ECHO, (stream) => {
       stream.addEventListener('message', (evt) => {
         stream.send(evt.data)
@@ -131,6 +139,20 @@ describe('streams that send their protocol proposal with the first bytes', () =>
     held.pop()?.abort(new Error('done'))
     const again = await newStreamEarly(connection, ECHO, { maxOutboundStreams: 2 })
     for (const s of [...held, again]) s.abort(new Error('done'))
+  })
+
+  it('openEarly makes a node\'s connections open the listed protocols early, and leaves the others to libp2p', async () => {
+    openEarly(dialer, ['/test/early/1'])
+    const early = await connection.newStream('/test/early/1')
+    // nothing has crossed yet: the proposal leaves with the first bytes
+    assert.equal(handled.get('/test/early/1') ?? 0, 0)
+    early.send(text('go'))
+    for (let i = 0; i < 100 && handled.get('/test/early/1') === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.equal(handled.get('/test/early/1'), 1)
+    // libp2p's newStream waits for the answer, so the peer's handler has the stream when it returns
+    const plain = await connection.newStream('/test/plain/1')
+    assert.equal(handled.get('/test/plain/1'), 1)
+    for (const s of [early, plain]) s.abort(new Error('done'))
   })
 
   it('the stream and connection stay usable for other streams after one was refused', async () => {
