@@ -54,8 +54,5 @@ export const IDENTIFY_DELAY_MS = 100
 /** The multistream-select protocol id, the first line each side of a new stream sends. */
 export const MULTISTREAM_PROTOCOL_ID = '/multistream/1.0.0'
 
-/** The longest multistream-select message read in answer to a proposal (go-libp2p's and js-libp2p's limit). */
-export const MAX_PROTOCOL_ANSWER_BYTES = 1024
-
 /** Outbound streams of one protocol a connection holds at once unless told otherwise (libp2p's default). */
 export const DEFAULT_MAX_OUTBOUND_STREAMS = 64

@@ -1,7 +1,7 @@
 import type { AbortOptions, Connection, Libp2p, Stream } from '@libp2p/interface'
 import { MeshError } from '../errors.ts'
 import { varintLength, writeVarint } from '../rpc/varint.ts'
-import { DEFAULT_MAX_OUTBOUND_STREAMS, MAX_PROTOCOL_ANSWER_BYTES, MULTISTREAM_PROTOCOL_ID } from './constants.ts'
+import { DEFAULT_MAX_OUTBOUND_STREAMS, MULTISTREAM_PROTOCOL_ID } from './constants.ts'
 
 /** Options of {@link newStreamEarly}. */
 export interface EarlyStreamOptions extends AbortOptions {
@@ -61,30 +61,6 @@ function proposal(...lines: string[]): Uint8Array {
 const proposals = new Map<string, Uint8Array>()
 
 /**
- * The next multistream-select message in `bytes` from `at`: its text (without the newline) and where
- * the next one starts; undefined while it is incomplete.
- *
- * @throws {MeshError} `UNAVAILABLE` when the bytes are not a multistream-select message
- */
-function readLine(bytes: Uint8Array, at: number): { line: string; next: number } | undefined {
-  let length = 0
-  let i = at
-  for (let shift = 0; ; shift += 7) {
-    if (i >= bytes.byteLength) return undefined
-    const b = bytes[i++]!
-    length += (b & 0x7f) * 2 ** shift
-    if (b < 0x80) break
-    if (shift >= 7) throw new MeshError('UNAVAILABLE', 'the peer answered the protocol proposal with a malformed message')
-  }
-  if (length === 0 || length > MAX_PROTOCOL_ANSWER_BYTES) {
-    throw new MeshError('UNAVAILABLE', `the peer answered the protocol proposal with a message of ${length} bytes`)
-  }
-  if (i + length > bytes.byteLength) return undefined
-  if (bytes[i + length - 1] !== 0x0a) throw new MeshError('UNAVAILABLE', 'the peer answered the protocol proposal without a newline')
-  return { line: new TextDecoder().decode(bytes.subarray(i, i + length - 1)), next: i + length }
-}
-
-/**
  * Open a stream for `protocol` and send the multistream-select proposal in front of the first bytes
  * written to it, without waiting for the peer's answer first.
  *
@@ -92,7 +68,8 @@ function readLine(bytes: Uint8Array, at: number): { line: string; next: number }
  * `negotiateFully: false` for this); on a relayed connection that round trip crosses the relay twice,
  * and on a cold call it came twice (directory lookup, first call). Here the answer is checked when it
  * arrives and before any byte reaches the stream's readers: a peer that does not speak `protocol`
- * ("na"), or answers anything else, has the stream aborted with `UNAVAILABLE`, which its readers see.
+ * ("na"), or answers anything else, has the stream aborted with `UNAVAILABLE` at the first byte that
+ * differs from a yes, which its readers see.
  * The proposal leaves with the first `send()`, so the stream must be written to first (requests are).
  *
  * Where the connection or its streams are not of the shape this relies on (libp2p's `Connection`
@@ -134,18 +111,38 @@ export async function newStreamEarly(
     return await fallback(protocol, { ...abortOptions, maxOutboundStreams })
   }
   stream.protocol = protocol
+  proposeEarly(stream, protocol)
+  return stream as unknown as Stream
+}
+
+/**
+ * Queue the multistream-select proposal of `protocol` in front of whatever is sent next on `stream`,
+ * and hold back what the peer sends until its answer has been read and is a yes (else the stream is
+ * aborted with `UNAVAILABLE`). Returns false, doing nothing, for a stream not of the expected shape.
+ */
+export function proposeEarly(stream: unknown, protocol: string): boolean {
+  if (!isEarlyStream(stream)) return false
   let bytes = proposals.get(protocol)
   if (bytes === undefined) {
     bytes = proposal(MULTISTREAM_PROTOCOL_ID, protocol)
     proposals.set(protocol, bytes)
   }
   stream.writeBuffer.append(bytes)
-  checkAnswer(stream, protocol)
-  return stream as unknown as Stream
+  checkAnswer(stream, protocol, bytes)
+  return true
 }
 
-/** Hold back what the peer sends until its answer to the proposal has been read and is a yes. */
-function checkAnswer(stream: EarlyStream, protocol: string): void {
+/** The header line, as the proposal (and a yes) starts: a length byte and `/multistream/1.0.0\n`. */
+const HEADER_BYTES = 1 + MULTISTREAM_PROTOCOL_ID.length + 1
+/** The first byte of a "na" answer: its length (`na\n`). */
+const NA_LENGTH = 3
+
+/**
+ * Hold back what the peer sends until its answer to the proposal has been read and is a yes. A yes
+ * is the proposal itself, byte for byte (the header, then the protocol), so each byte is compared as
+ * it comes: the first one that differs ends the stream, without waiting for a length it declares.
+ */
+function checkAnswer(stream: EarlyStream, protocol: string, expected: Uint8Array): void {
   const deliver = stream.onData
   let held = new Uint8Array(0)
   stream.onData = function (data) {
@@ -153,29 +150,30 @@ function checkAnswer(stream: EarlyStream, protocol: string): void {
     const joined = new Uint8Array(held.byteLength + chunk.byteLength)
     joined.set(held, 0)
     joined.set(chunk, held.byteLength)
-    try {
-      const header = readLine(joined, 0)
-      const answer = header === undefined ? undefined : readLine(joined, header.next)
-      if (header !== undefined && header.line !== MULTISTREAM_PROTOCOL_ID) {
-        throw new MeshError('UNAVAILABLE', `the peer does not speak multistream-select (${header.line.slice(0, 40)})`)
-      }
-      if (answer === undefined) {
-        // at most two messages of MAX_PROTOCOL_ANSWER_BYTES each are ever held
-        held = joined
-        return
-      }
-      if (answer.line !== protocol) {
-        throw new MeshError('UNAVAILABLE', `the peer does not speak ${protocol}`, { details: { answer: answer.line.slice(0, 40) } })
-      }
-      // the answer was yes: from now on the stream's own delivery, starting with what came after it
-      delete (stream as Partial<EarlyStream>).onData
-      if (stream.onData !== deliver) stream.onData = deliver
-      if (answer.next < joined.byteLength) stream.onData(joined.subarray(answer.next))
-    } catch (err) {
+    let same = 0
+    const n = Math.min(joined.byteLength, expected.byteLength)
+    while (same < n && joined[same] === expected[same]) same++
+    if (same < n) {
       held = new Uint8Array(0)
       stream.onData = () => {}
-      stream.abort(err as Error)
+      const err =
+        same < HEADER_BYTES
+          ? new MeshError('UNAVAILABLE', 'the peer did not answer in multistream-select')
+          : joined[HEADER_BYTES] === NA_LENGTH
+            ? new MeshError('UNAVAILABLE', `the peer does not speak ${protocol}`)
+            : new MeshError('UNAVAILABLE', `the peer answered the proposal of ${protocol} with another protocol`)
+      stream.abort(err)
+      return
     }
+    if (joined.byteLength < expected.byteLength) {
+      // at most the proposal's length is ever held
+      held = joined
+      return
+    }
+    // the answer was yes: from now on the stream's own delivery, starting with what came after it
+    delete (stream as Partial<EarlyStream>).onData
+    if (stream.onData !== deliver) stream.onData = deliver
+    if (expected.byteLength < joined.byteLength) stream.onData(joined.subarray(expected.byteLength))
   }
 }
 

@@ -29,6 +29,7 @@ export {
   type RelayNodeOptions
 } from './node.ts'
 export { deferredIdentify } from './deferred-identify.ts'
+export { encryptOutboundEarly } from './early-encryption.ts'
 export { newStreamEarly, openEarly, type EarlyStreamOptions } from './early-select.ts'
 export { quietLogger } from './quiet-logger.ts'
 export { tunedNoise } from './tuned-noise.ts'

@@ -20,6 +20,7 @@ import {
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { fixConnectionListing } from './connection-listing.ts'
 import { deferredIdentify } from './deferred-identify.ts'
+import { encryptOutboundEarly } from './early-encryption.ts'
 import { openEarly } from './early-select.ts'
 import { quietLogger } from './quiet-logger.ts'
 import { tunedNoise } from './tuned-noise.ts'
@@ -176,7 +177,9 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
     }
   })
   fixConnectionListing(node)
-  // the hop stream (a dial through a relay, a reservation) carries its request with the proposal
+  // the hop stream (a dial through a relay, a reservation) carries its request with the proposal,
+  // and noise's first message carries the proposal of noise
   openEarly(node, [RELAY_V2_HOP_CODEC])
+  encryptOutboundEarly(node)
   return node
 }

@@ -118,7 +118,7 @@ describe('streams that send their protocol proposal with the first bytes', () =>
       [...line('/not-multistream/9'), ...line(ECHO)],
       // an answer without its newline
       [4, ...text('/abc')],
-      // a declared length over the 1024-byte limit (varint 0x81 0x10 = 2049)
+      // a long declared length (varint 0x81 0x10 = 2049): refused at its first byte, not read
       [0x81, 0x10, 1, 2, 3],
       // a varint that never ends
       [0xff, 0xff, 0xff, 0xff]
