@@ -56,3 +56,6 @@ export const MULTISTREAM_PROTOCOL_ID = '/multistream/1.0.0'
 
 /** Outbound streams of one protocol a connection holds at once unless told otherwise (libp2p's default). */
 export const DEFAULT_MAX_OUTBOUND_STREAMS = 64
+
+/** How long an early stream waits for the answer to its protocol proposal (libp2p's own negotiation timeout). */
+export const PROTOCOL_ANSWER_TIMEOUT_MS = 10_000

@@ -19,6 +19,9 @@ function isUpgrader(value: unknown): value is Upgrader {
  * answer is checked before the handshake reads anything: a peer that answers no, or anything but
  * multistream-select, fails the upgrade as before.
  *
+ * A failed handshake throws an `Error` named `EncryptionFailedError` with the cause, as the upgrader
+ * does (libp2p does not export its class).
+ *
  * A node with several encrypters needs the answer to know which one runs: it is left as it is, as
  * is a node whose upgrader is not of the shape this relies on (it then returns false).
  *

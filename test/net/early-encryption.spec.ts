@@ -5,7 +5,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { encryptOutboundEarly } from '../../src/net/index.ts'
+import { createAgentNode, encryptOutboundEarly } from '../../src/net/index.ts'
 
 const start = async (listen: string[], encrypter = noise()): Promise<Libp2p> =>
   await createLibp2p({ addresses: { listen }, transports: [tcp()], connectionEncrypters: [encrypter], streamMuxers: [yamux()] })
@@ -18,12 +18,56 @@ function renamedNoise(): ReturnType<typeof noise> {
   }
 }
 
+/** The proposal of noise alone: varint(19) "/multistream/1.0.0\n" varint(7) "/noise\n". */
+const PROPOSAL_BYTES = 28
+
 describe('outbound encryption that sends its proposal with the first handshake message', () => {
   const nodes: Libp2p[] = []
   const servers: net.Server[] = []
   after(async () => {
     await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
     for (const s of servers.splice(0)) s.close()
+  })
+
+  /** A TCP listener that never answers: how many bytes a dialer sends it before any answer. */
+  async function bytesBeforeAnswer(dialer: Libp2p): Promise<number> {
+    let received = 0
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {})
+      socket.on('data', (chunk) => {
+        received += chunk.byteLength
+      })
+    })
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as net.AddressInfo).port
+    const someone = await start([])
+    nodes.push(someone)
+    const stop = new AbortController()
+    const dial = dialer.dial(multiaddr(`/ip4/127.0.0.1/tcp/${port}/p2p/${someone.peerId.toString()}`), { signal: stop.signal })
+    dial.catch(() => {})
+    for (let i = 0; i < 200 && received === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    // whatever the dialer sends without an answer has left by now
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    stop.abort()
+    await dial.catch(() => {})
+    return received
+  }
+
+  it('sends noise\'s first message with the proposal, before any answer; libp2p alone sends the proposal and waits', async () => {
+    const plain = await start([])
+    const early = await start([])
+    nodes.push(plain, early)
+    assert.equal(encryptOutboundEarly(early), true)
+    assert.equal(await bytesBeforeAnswer(plain), PROPOSAL_BYTES)
+    assert.ok((await bytesBeforeAnswer(early)) > PROPOSAL_BYTES, 'the first noise message went with the proposal')
+  })
+
+  it('is on in the nodes agents and orchestrators run', async () => {
+    const node = await createAgentNode({ relays: [] })
+    nodes.push(node)
+    await node.start()
+    assert.ok((await bytesBeforeAnswer(node)) > PROPOSAL_BYTES)
   })
 
   it('upgrades a connection to a libp2p listener, and the connection carries streams', async () => {

@@ -35,6 +35,8 @@ describe('streams that send their protocol proposal with the first bytes', () =>
   let connection: Connection
   let listener: Libp2p
   let dialer: Libp2p
+  let quiet: Libp2p
+  let handledEcho = 0
   /** Streams the listener's handler of each protocol has been given. */
   const handled = new Map<string, number>()
 
@@ -49,7 +51,10 @@ describe('streams that send their protocol proposal with the first bytes', () =>
         handled.set(protocol, (handled.get(protocol) ?? 0) + 1)
       })
     }
+    quiet = await start(['/ip4/127.0.0.1/tcp/0'])
+    nodes.push(quiet)
     await listener.handle(ECHO, (stream) => {
+      handledEcho++
       stream.addEventListener('message', (evt) => {
         stream.send(evt.data)
       })
@@ -116,8 +121,8 @@ describe('streams that send their protocol proposal with the first bytes', () =>
   it('aborts on an answer that is not multistream-select (threat: garbage read as the protocol\'s first bytes)', async () => {
     const garbage: number[][] = [
       [...line('/not-multistream/9'), ...line(ECHO)],
-      // an answer without its newline
-      [4, ...text('/abc')],
+      // the right header, then the protocol's line with something else where its newline belongs
+      [...line('/multistream/1.0.0'), ECHO.length + 1, ...text(ECHO), 0x20],
       // a long declared length (varint 0x81 0x10 = 2049): refused at its first byte, not read
       [0x81, 0x10, 1, 2, 3],
       // a varint that never ends
@@ -134,8 +139,10 @@ describe('streams that send their protocol proposal with the first bytes', () =>
   })
 
   it('refuses a stream over the protocol\'s outbound limit, as libp2p\'s newStream does (threat: one caller exhausting a connection)', async () => {
-    const held = [await newStreamEarly(connection, ECHO, { maxOutboundStreams: 2 }), await newStreamEarly(connection, ECHO, { maxOutboundStreams: 2 })]
-    await assert.rejects(newStreamEarly(connection, ECHO, { maxOutboundStreams: 2 }), (err: unknown) => MeshError.is(err, 'RESOURCE_EXHAUSTED'))
+    const opened = await Promise.allSettled([1, 2, 3].map(async () => await newStreamEarly(connection, ECHO, { maxOutboundStreams: 2 })))
+    const held = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []))
+    assert.equal(held.length, 2, 'three opened in the same turn: one is refused')
+    assert.equal((opened.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason.name, 'TooManyOutboundProtocolStreamsError')
     held.pop()?.abort(new Error('done'))
     const again = await newStreamEarly(connection, ECHO, { maxOutboundStreams: 2 })
     for (const s of [...held, again]) s.abort(new Error('done'))
@@ -153,6 +160,53 @@ describe('streams that send their protocol proposal with the first bytes', () =>
     const plain = await connection.newStream('/test/plain/1')
     assert.equal(handled.get('/test/plain/1'), 1)
     for (const s of [early, plain]) s.abort(new Error('done'))
+  })
+
+  it('a stream closed before anything was written still sends its proposal, and closes', async () => {
+    const seenBefore = handledEcho
+    const stream = await newStreamEarly(connection, ECHO)
+    await stream.close({ signal: AbortSignal.timeout(5_000) })
+    for (let i = 0; i < 100 && handledEcho === seenBefore; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.equal(handledEcho, seenBefore + 1, 'the peer saw the stream and its protocol')
+  })
+
+  describe('with a peer that takes streams and never answers', () => {
+    let silent: Connection
+    /** The streams the silent side was given, as its muxer made them. */
+    const taken: Stream[] = []
+    before(async () => {
+      silent = await dialer.dial(quiet.getMultiaddrs())
+      for (let i = 0; i < 200 && quiet.getConnections(dialer.peerId).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+      const far = quiet.getConnections(dialer.peerId)[0] as unknown as {
+        muxer: { addEventListener(t: string, l: (e: CustomEvent<Stream>) => void): void; removeEventListener(t: string, l: unknown): void }
+        onIncomingStream: unknown
+      }
+      // no multistream-select on that side: its streams are seen and never answered
+      far.muxer.removeEventListener('stream', far.onIncomingStream)
+      far.muxer.addEventListener('stream', (evt) => taken.push(evt.detail))
+    })
+
+    it('aborts the stream with UNAVAILABLE when no answer comes in time (threat: a peer holding streams open)', async () => {
+      const stream = await newStreamEarly(silent, ECHO, { answerTimeoutMs: 100 })
+      const seen = watch(stream)
+      stream.send(text('anyone?'))
+      const err = await seen.ended
+      assert.ok(MeshError.is(err, 'UNAVAILABLE'), String(err))
+      assert.match(err.message, /did not answer/)
+    })
+
+    it('aborts the stream with UNAVAILABLE when the peer closes it before answering', async () => {
+      const already = taken.length
+      const stream = await newStreamEarly(silent, ECHO)
+      const seen = watch(stream)
+      stream.send(text('anyone?'))
+      for (let i = 0; i < 100 && taken.length === already; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+      assert.equal(taken.length, already + 1)
+      await taken.at(-1)!.close()
+      const err = await seen.ended
+      assert.ok(MeshError.is(err, 'UNAVAILABLE'), String(err))
+      assert.match(err.message, /closed the stream before it answered/)
+    })
   })
 
   it('the stream and connection stay usable for other streams after one was refused', async () => {
