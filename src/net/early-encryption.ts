@@ -1,8 +1,13 @@
 import { proposeEarly } from './early-select.ts'
 
+/** The part of a connection encrypter the upgrade calls. */
+interface Encrypter {
+  secureOutbound(connection: unknown, options?: unknown): Promise<object>
+}
+
 /** The parts of libp2p's upgrader that early encryption replaces. */
 interface Upgrader {
-  connectionEncrypters: Map<string, { secureOutbound(connection: unknown, options?: unknown): Promise<object> }>
+  connectionEncrypters: Map<string, Encrypter>
   _encryptOutbound(connection: unknown, options?: unknown): Promise<object>
 }
 
@@ -33,7 +38,7 @@ function isUpgrader(value: unknown): value is Upgrader {
 export function encryptOutboundEarly(node: object): boolean {
   const upgrader = (node as { components?: { upgrader?: unknown } }).components?.upgrader
   if (!isUpgrader(upgrader) || upgrader.connectionEncrypters.size !== 1) return false
-  const [[protocol, encrypter]] = [...upgrader.connectionEncrypters] as [[string, Upgrader['connectionEncrypters'] extends Map<string, infer E> ? E : never]]
+  const [protocol, encrypter] = [...upgrader.connectionEncrypters][0] as [string, Encrypter]
   const original = upgrader._encryptOutbound.bind(upgrader)
   upgrader._encryptOutbound = async (connection, options) => {
     if (!proposeEarly(connection, protocol)) return await original(connection, options)

@@ -36,14 +36,12 @@ interface MuxedConnection {
     status?: string
     createStream?: (options: Record<string, unknown>) => Promise<Stream> | Stream
   }
-  status?: string
   limits?: unknown
 }
 
 /** The parts of `@libp2p/utils`' AbstractMessageStream that an early stream needs. */
 interface EarlyStream {
   protocol: string
-  status: string
   writeStatus: string
   writeBuffer: { append(data: Uint8Array): void }
   readBuffer: { byteLength: number; subarray(): Uint8Array; consume(bytes: number): void }
