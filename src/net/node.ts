@@ -23,6 +23,7 @@ import { deferredIdentify } from './deferred-identify.ts'
 import { encryptOutboundEarly } from './early-encryption.ts'
 import { openEarly } from './early-select.ts'
 import { quietLogger } from './quiet-logger.ts'
+import { spliceRelayedCircuits } from './relay-circuits.ts'
 import { tunedNoise } from './tuned-noise.ts'
 import { fixReservationRefresh } from './reservation-refresh.ts'
 import { relayKeeper } from './relay-keeper.ts'
@@ -135,6 +136,7 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
   })
   fixReservationRefresh(node)
   fixConnectionListing(node)
+  spliceRelayedCircuits(node)
   // the stop stream to the agent carries its CONNECT with the proposal: no round trip before it
   openEarly(node, [RELAY_V2_STOP_CODEC])
   return node

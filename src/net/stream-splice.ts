@@ -1,0 +1,130 @@
+import type { AbortOptions } from '@libp2p/interface'
+import { MeshError } from '../errors.ts'
+
+/** The parts of a libp2p 3 message stream (a yamux stream, say) that a splice uses. */
+export interface SpliceableStream {
+  readonly writeStatus: string
+  send(data: Uint8Array | { byteLength: number; subarray(): Uint8Array }): boolean
+  pause(): void
+  resume(): void
+  close(options?: AbortOptions): Promise<void>
+  abort(err: Error): void
+  addEventListener(type: string, listener: (evt: never) => void, options?: { once?: boolean }): void
+  removeEventListener(type: string, listener: (evt: never) => void): void
+}
+
+/** Options of {@link spliceStreams}. */
+export interface SpliceOptions {
+  /** Any of these aborting aborts both streams (a relay's shutdown, a reservation's end, a duration limit). */
+  signals?: AbortSignal[]
+  /** Bytes the two directions may carry together before both streams are aborted; unlimited when absent. */
+  dataLimit?: bigint
+}
+
+interface MessageEvent {
+  data: { byteLength: number }
+}
+
+interface CloseEvent {
+  error?: Error
+}
+
+/**
+ * Join two message streams: what arrives on one is sent on the other, in both directions, until
+ * both have closed. Each message is sent as it arrives, from the stream's own message event.
+ *
+ * Backpressure is kept end to end: when the other stream's write buffer is full, the arriving stream
+ * is paused until the other drains, and a paused yamux stream stops granting its sender more window,
+ * so a relay holds at most a window of either side's data. A half-close (the remote closed its
+ * writing end) is passed on as a close of the other's writing end; an error or a reset on either side
+ * aborts the other.
+ *
+ * The promise resolves when both streams have closed cleanly and rejects with the error that ended
+ * them otherwise.
+ *
+ * @example
+ * ```ts
+ * import { spliceStreams } from './stream-splice.ts'
+ *
+ * await spliceStreams(hopStream, stopStream, { dataLimit: 1n << 20n })
+ * ```
+ */
+export function spliceStreams(a: SpliceableStream, b: SpliceableStream, options: SpliceOptions = {}): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let remaining = options.dataLimit
+    let closed = 0
+    let done = false
+    const undo: Array<() => void> = []
+    const on = <E>(stream: SpliceableStream, type: string, listener: (evt: E) => void, once = false): void => {
+      const handler = listener as (evt: never) => void
+      stream.addEventListener(type, handler, once ? { once } : undefined)
+      undo.push(() => stream.removeEventListener(type, handler))
+    }
+    const finish = (err?: Error): void => {
+      if (done) return
+      done = true
+      for (const off of undo) off()
+      for (const signal of options.signals ?? []) signal.removeEventListener('abort', onAbort)
+      if (err === undefined) resolve()
+      else reject(err)
+    }
+    const fail = (err: unknown): void => {
+      if (done) return
+      const error = err instanceof Error ? err : new MeshError('INTERNAL', String(err))
+      a.abort(error)
+      b.abort(error)
+      finish(error)
+    }
+    const onAbort = (evt: Event): void => {
+      const signal = evt.target as AbortSignal
+      fail(signal.reason instanceof Error ? signal.reason : new MeshError('CANCELLED', 'relayed circuit ended'))
+    }
+
+    const forward = (from: SpliceableStream, to: SpliceableStream): void => {
+      const onDrain = (): void => from.resume()
+      on<MessageEvent>(from, 'message', (evt) => {
+        const data = evt.data as Parameters<SpliceableStream['send']>[0]
+        if (remaining !== undefined) {
+          remaining -= BigInt(data.byteLength)
+          if (remaining < 0n) {
+            fail(new MeshError('RESOURCE_EXHAUSTED', `relayed data limit of ${options.dataLimit} bytes exceeded`))
+            return
+          }
+        }
+        let more: boolean
+        try {
+          more = to.send(data)
+        } catch (err) {
+          fail(err)
+          return
+        }
+        if (!more) {
+          from.pause()
+          to.addEventListener('drain', onDrain, { once: true })
+        }
+      })
+      undo.push(() => to.removeEventListener('drain', onDrain))
+      on(from, 'remoteCloseWrite', () => {
+        to.close().catch(fail)
+      }, true)
+      on<CloseEvent>(from, 'close', (evt) => {
+        if (evt.error !== undefined) {
+          to.abort(evt.error)
+          finish(evt.error)
+        } else if (++closed === 2) {
+          finish()
+        }
+      }, true)
+    }
+
+    for (const signal of options.signals ?? []) {
+      if (signal.aborted) {
+        fail(signal.reason instanceof Error ? signal.reason : new MeshError('CANCELLED', 'relayed circuit ended'))
+        return
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+    }
+    forward(a, b)
+    forward(b, a)
+  })
+}
