@@ -71,6 +71,8 @@ async function waitForPort(port: number, ms: number): Promise<void> {
 
 export interface NatsServer {
   url: string
+  /** The broker's process id (for CPU accounting). */
+  pid: number
   stop(): Promise<void>
 }
 
@@ -96,6 +98,7 @@ export async function startNatsServer(binary: string): Promise<NatsServer> {
   }
   return {
     url: `nats://127.0.0.1:${port}`,
+    pid: child.pid ?? 0,
     async stop() {
       if (child.exitCode !== null) return
       const exited = new Promise((resolve) => child.once('exit', resolve))
