@@ -59,3 +59,11 @@ export const DEFAULT_MAX_OUTBOUND_STREAMS = 64
 
 /** How long an early stream waits for the answer to its protocol proposal (libp2p's own negotiation timeout). */
 export const PROTOCOL_ANSWER_TIMEOUT_MS = 10_000
+
+/**
+ * The largest yamux receive window of a relay's streams, in bytes (yamux's default is 16 MiB). A
+ * relay pauses a circuit's stream while the other side is full, and a paused stream may still be
+ * sent its whole window: at most 4 MiB, libp2p's read buffer limit, so a pause never overflows the
+ * buffer (which would reset the circuit) and a relay holds at most 4 MiB per circuit direction.
+ */
+export const RELAY_STREAM_WINDOW_BYTES = 4 * 1024 * 1024

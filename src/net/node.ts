@@ -14,6 +14,7 @@ import {
   RELAY_INBOUND_PER_IP_PER_SECOND,
   RELAY_MAX_CONNECTIONS,
   RELAY_MAX_PENDING_INBOUND,
+  RELAY_STREAM_WINDOW_BYTES,
   RESERVATION_CONCURRENCY,
   RESERVATION_TIMEOUT_MS
 } from './constants.ts'
@@ -113,7 +114,7 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
       : { connectionGater: { denyInboundRelayReservation: options.denyReservation } }),
     transports: options.transports ?? [webSockets(), tcp()],
     connectionEncrypters: [tunedNoise()],
-    streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
+    streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS, streamOptions: { maxStreamWindowSize: RELAY_STREAM_WINDOW_BYTES } })],
     // the relay does not ping its thousands of agents: they ping it, and notice when it goes away
     connectionMonitor: { enabled: false },
     connectionManager: {

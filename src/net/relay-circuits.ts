@@ -172,7 +172,13 @@ export function spliceRelayedCircuits(node: Libp2p): boolean {
       await answer(STATUS.CONNECTION_FAILED)
       return
     }
-    await answer(STATUS.OK, limit)
+    try {
+      await answer(STATUS.OK, limit)
+    } catch (err) {
+      // the caller went away during the STOP exchange: the agent's stream goes too
+      ;(stop as SpliceableStream).abort(err instanceof Error ? err : new Error(String(err)))
+      throw err
+    }
     const signals = [this.shutdownController.signal]
     if (reservation.signal !== undefined) signals.push(reservation.signal)
     if (limit?.duration !== undefined) signals.push(AbortSignal.timeout(limit.duration))

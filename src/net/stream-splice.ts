@@ -3,7 +3,11 @@ import { MeshError } from '../errors.ts'
 
 /** The parts of a libp2p 3 message stream (a yamux stream, say) that a splice uses. */
 export interface SpliceableStream {
+  /** `open` or `closing` while the stream may still carry data; `closed`, `aborted` or `reset` after. */
+  readonly status: string
   readonly writeStatus: string
+  readonly remoteWriteStatus: string
+  readonly readBuffer: { byteLength: number }
   send(data: Uint8Array | { byteLength: number; subarray(): Uint8Array }): boolean
   pause(): void
   resume(): void
@@ -36,8 +40,10 @@ interface CloseEvent {
  * Backpressure is kept end to end: when the other stream's write buffer is full, the arriving stream
  * is paused until the other drains, and a paused yamux stream stops granting its sender more window,
  * so a relay holds at most a window of either side's data. A half-close (the remote closed its
- * writing end) is passed on as a close of the other's writing end; an error or a reset on either side
- * aborts the other.
+ * writing end) is passed on as a close of the other's writing end once everything that arrived before
+ * it has been sent on (the stream's `end` event); an error or a reset on either side aborts the
+ * other, and a stream that closes while the other still has data for it, or waits for it to drain,
+ * aborts the other too. Streams that ended before the splice began end the splice at once.
  *
  * The promise resolves when both streams have closed cleanly and rejects with the error that ended
  * them otherwise.
@@ -80,8 +86,18 @@ export function spliceStreams(a: SpliceableStream, b: SpliceableStream, options:
       fail(signal.reason instanceof Error ? signal.reason : new MeshError('CANCELLED', 'relayed circuit ended'))
     }
 
+    /** Per direction: the source is paused until its destination drains. */
+    const waiting = new Set<SpliceableStream>()
+    const live = (stream: SpliceableStream): boolean => stream.status === 'open' || stream.status === 'closing'
+    const closeWrite = (stream: SpliceableStream): void => {
+      if (stream.writeStatus === 'writable') stream.close().catch(fail)
+    }
+
     const forward = (from: SpliceableStream, to: SpliceableStream): void => {
-      const onDrain = (): void => from.resume()
+      const onDrain = (): void => {
+        waiting.delete(from)
+        from.resume()
+      }
       on<MessageEvent>(from, 'message', (evt) => {
         const data = evt.data as Parameters<SpliceableStream['send']>[0]
         if (remaining !== undefined) {
@@ -98,21 +114,28 @@ export function spliceStreams(a: SpliceableStream, b: SpliceableStream, options:
           fail(err)
           return
         }
-        if (!more) {
+        if (!more && !waiting.has(from)) {
+          waiting.add(from)
           from.pause()
           to.addEventListener('drain', onDrain, { once: true })
         }
       })
       undo.push(() => to.removeEventListener('drain', onDrain))
-      on(from, 'remoteCloseWrite', () => {
-        to.close().catch(fail)
-      }, true)
+      // everything that arrived before the remote closed its writing end has been sent on
+      on(from, 'end', () => closeWrite(to), true)
       on<CloseEvent>(from, 'close', (evt) => {
         if (evt.error !== undefined) {
           to.abort(evt.error)
           finish(evt.error)
-        } else if (++closed === 2) {
+          return
+        }
+        if (++closed === 2) {
           finish()
+        } else if (live(to) && (waiting.has(to) || to.readBuffer.byteLength > 0)) {
+          // `to` holds data for a stream that is gone
+          fail(new MeshError('UNAVAILABLE', 'the other side of the relayed circuit closed'))
+        } else {
+          closeWrite(to)
         }
       }, true)
     }
@@ -124,7 +147,16 @@ export function spliceStreams(a: SpliceableStream, b: SpliceableStream, options:
       }
       signal.addEventListener('abort', onAbort, { once: true })
     }
+    if (!live(a) || !live(b)) {
+      // one side ended while the circuit was being set up: its events have been and gone
+      fail(new MeshError('UNAVAILABLE', 'a side of the relayed circuit ended before it was joined'))
+      return
+    }
     forward(a, b)
     forward(b, a)
+    // a remote that closed its writing end with nothing left to deliver has had its `end` already
+    for (const [from, to] of [[a, b], [b, a]] as const) {
+      if (from.remoteWriteStatus === 'closed' && from.readBuffer.byteLength === 0) closeWrite(to)
+    }
   })
 }

@@ -150,6 +150,31 @@ describe('relayed circuits are spliced stream to stream', function () {
     }
   })
 
+  it('keeps a circuit open through a stall after a bulk transfer: a paused stream is never sent more than it may hold', async () => {
+    const circuit = await startCircuit()
+    try {
+      const stream = await circuit.open()
+      const far = circuit.accepted.at(-1)!
+      const got = collect(far)
+      // a fast bulk transfer lets yamux grow the relay's stream windows to their largest
+      const bulk = 48 * 1024 * 1024
+      await flood(stream, bulk, Date.now() + 20_000)
+      await waitFor('the bulk transfer', () => got.bytes() >= bulk, 20_000)
+      const raw = (node: Libp2p, peer: Libp2p): Stream =>
+        (node.getConnections(peer.peerId)[0] as unknown as { maConn: Stream }).maConn
+      // then the agent stops reading its circuit while the caller keeps writing into it
+      raw(circuit.agent, circuit.caller).pause()
+      const callerSide = raw(circuit.caller, circuit.agent)
+      await flood(callerSide, 64 * 1024 * 1024, Date.now() + 2_000)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      assert.equal(callerSide.status, 'open', 'the relay did not reset the circuit')
+      const held = relayHeld(circuit.relay)
+      assert.ok(held <= 9 * 1024 * 1024, `the relay holds ${held} bytes: at most a window per direction`)
+    } finally {
+      await circuit.stop()
+    }
+  })
+
   it('aborts the far side when one side resets its stream', async () => {
     const circuit = await startCircuit()
     try {

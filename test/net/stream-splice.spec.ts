@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict'
+import type { Stream } from '@libp2p/interface'
+import { streamPair } from '@libp2p/utils'
+import { type SpliceableStream, spliceStreams } from '../../src/net/index.ts'
+import { waitFor } from '../fixtures/wait.ts'
+
+// One layer only: the splice between two of @libp2p/utils' message streams (its in-memory muxer).
+// The same splice over real relays, yamux and TCP: relay-circuits.spec.ts.
+
+/** caller ⇄ [near | splice | far] ⇄ agent */
+async function spliced(): Promise<{ caller: Stream; near: Stream; far: Stream; agent: Stream; joined: Promise<void> }> {
+  const [caller, near] = await streamPair()
+  const [far, agent] = await streamPair()
+  const joined = spliceStreams(near as unknown as SpliceableStream, far as unknown as SpliceableStream)
+  joined.catch(() => {})
+  return { caller, near, far, agent, joined }
+}
+
+function received(stream: Stream): { data: number[]; events: string[] } {
+  const data: number[] = []
+  const events: string[] = []
+  stream.addEventListener('message', (evt) => {
+    data.push(...evt.data.subarray())
+  })
+  stream.addEventListener('remoteCloseWrite', () => events.push('remoteCloseWrite'))
+  stream.addEventListener('close', (evt) => events.push((evt as { error?: Error }).error === undefined ? 'close' : 'error'))
+  return { data, events }
+}
+
+/** Make `stream` report itself full for its next send, as a yamux stream does when its window is used up. */
+function fullOnce(stream: Stream): () => void {
+  const send = stream.send.bind(stream)
+  let full = true
+  stream.send = ((data: Parameters<Stream['send']>[0]) => {
+    send(data)
+    if (!full) return true
+    full = false
+    return false
+  }) as Stream['send']
+  return () => stream.dispatchEvent(new Event('drain'))
+}
+
+describe('spliceStreams: two message streams joined', () => {
+  it('passes a half-close on only after the bytes that arrived before it, even when they waited for a drain', async () => {
+    const { caller, near, far, agent } = await spliced()
+    const got = received(agent)
+    const drain = fullOnce(far)
+    caller.send(Uint8Array.from([1, 2]))
+    await waitFor('the first bytes to reach the agent', () => got.data.length === 2)
+    // the far side reported itself full: the near side is paused, and what follows waits in it
+    caller.send(Uint8Array.from([3, 4]))
+    caller.send(Uint8Array.from([5]))
+    await caller.close()
+    await waitFor('the close to reach the paused side', () => near.remoteWriteStatus === 'closed')
+    assert.deepEqual(got.data, [1, 2], 'nothing passed while paused')
+    assert.equal(far.writeStatus, 'writable', 'the close waits behind the bytes')
+    drain()
+    await waitFor('the rest and the close', () => got.events.includes('remoteCloseWrite'))
+    assert.deepEqual(got.data, [1, 2, 3, 4, 5])
+    assert.ok(!got.events.includes('error'), 'no reset')
+  })
+
+  it('closes both ends cleanly when both sides close their writing ends, and resolves', async () => {
+    const { caller, agent, joined } = await spliced()
+    const atAgent = received(agent)
+    const atCaller = received(caller)
+    agent.addEventListener('message', (evt) => {
+      agent.send(evt.data)
+    })
+    agent.addEventListener('remoteCloseWrite', () => {
+      void agent.close()
+    })
+    caller.send(Uint8Array.from([9, 8, 7]))
+    await caller.close()
+    await joined
+    await waitFor('the echo and the close at the caller', () => atCaller.events.includes('close'))
+    assert.deepEqual(atAgent.data, [9, 8, 7])
+    assert.deepEqual(atCaller.data, [9, 8, 7])
+  })
+
+  it('aborts a side that waits to drain into a stream that closed (no circuit left half open)', async () => {
+    const { near, far, agent, joined } = await spliced()
+    fullOnce(near)
+    // the agent's answer fills the near side: the far side pauses with more behind it
+    agent.send(Uint8Array.from([1]))
+    agent.send(Uint8Array.from([2]))
+    const internals = (stream: Stream): { readBuffer: { byteLength: number }; onTransportClosed(): void } =>
+      stream as unknown as { readBuffer: { byteLength: number }; onTransportClosed(): void }
+    await waitFor('the far side to hold the second answer', () => internals(far).readBuffer.byteLength > 0)
+    // the caller's side goes away cleanly (its transport closed without an error), without ever draining
+    internals(near).onTransportClosed()
+    await assert.rejects(joined, (err: Error) => err.message.includes('closed'))
+    await waitFor('the far side to be aborted', () => far.status === 'aborted')
+  })
+
+  it('ends at once when a side ended before the splice began', async () => {
+    const [caller, near] = await streamPair()
+    const [far] = await streamPair()
+    caller.abort(new Error('gone'))
+    await waitFor('the reset to arrive', () => near.status !== 'open')
+    await assert.rejects(spliceStreams(near as unknown as SpliceableStream, far as unknown as SpliceableStream))
+    assert.equal(far.status, 'aborted')
+  })
+
+  it('aborts both sides when an abort signal fires', async () => {
+    const [caller, near] = await streamPair()
+    const [far, agent] = await streamPair()
+    const controller = new AbortController()
+    const joined = spliceStreams(near as unknown as SpliceableStream, far as unknown as SpliceableStream, { signals: [controller.signal] })
+    const atCaller = received(caller)
+    const atAgent = received(agent)
+    controller.abort(new Error('relay stopping'))
+    await assert.rejects(joined, /relay stopping/)
+    await waitFor('both ends to see the reset', () => atCaller.events.includes('error') && atAgent.events.includes('error'))
+  })
+})
