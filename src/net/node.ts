@@ -51,7 +51,7 @@ export interface RelayLimits {
   maxReservations?: number
   /** Longest life of one relayed connection, in ms. @default unlimited */
   durationMs?: number
-  /** Most bytes relayed in each direction of one relayed connection. @default unlimited */
+  /** Most bytes one relayed connection carries, both directions together. @default unlimited */
   dataBytes?: bigint
   /** Lifetime of a reservation before its agent must renew it, in ms. @default 2 hours (libp2p's) */
   reservationTtlMs?: number
