@@ -79,10 +79,11 @@ const rows = systems.map((s) => ({
   sysMicros: [0, 1, 2].map((i) => part(s, i, 'sys'))
 }))
 const sum = (a: number[]): number => a.reduce((x, y) => x + y, 0)
+const host = machine()
 const md = [
   `# CPU per call at concurrency 1 (\`bench/cpu-per-call.ts${pin ? ' --pin' : ''}\`)`,
   '',
-  `${String(machine().cpuModel)}, ${String(machine().cores)} cores, Node ${process.version}, commit ${String(machine().commit)}. ${ROUNDS} interleaved rounds of ${CALLS} sequential calls per system${pin ? ', every process pinned to vCPU 0' : ''}; user and system CPU per call of each process from /proc (${ticksPerSecond} ticks a second: each figure is good to about ${round(1e6 / ticksPerSecond / CALLS, 1)} µs), medians over rounds.`,
+  `${String(host.cpuModel)}, ${String(host.cores)} cores, Node ${process.version}, commit ${String(host.commit)}. ${ROUNDS} interleaved rounds of ${CALLS} sequential calls per system${pin ? ', every process pinned to vCPU 0' : ''}; user and system CPU per call of each process from /proc (${ticksPerSecond} ticks a second: each figure is good to about ${round(1e6 / ticksPerSecond / CALLS, 1)} µs), medians over rounds.`,
   '',
   '| system | p50 ms | caller user µs | hub user µs | server user µs | caller sys µs | hub sys µs | server sys µs | all processes µs |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -94,7 +95,7 @@ const md = [
 const name = pin ? 'cpu-per-call-pinned' : 'cpu-per-call'
 const dir = new URL('./results/', import.meta.url)
 mkdirSync(dir, { recursive: true })
-writeFileSync(new URL(`${name}.json`, dir), `${JSON.stringify({ machine: machine(), pin, rounds: ROUNDS, calls: CALLS, rows }, null, 2)}\n`)
+writeFileSync(new URL(`${name}.json`, dir), `${JSON.stringify({ machine: host, pin, rounds: ROUNDS, calls: CALLS, rows }, null, 2)}\n`)
 writeFileSync(new URL(`${name}.md`, dir), md)
 console.log(md)
 process.exit(0)

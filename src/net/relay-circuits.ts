@@ -78,7 +78,7 @@ interface RelayServiceInternals {
   stopHop(
     args: { connection: Connection; request: { type: string; peer: { id: Uint8Array; addrs: Uint8Array[] }; limit?: Limit } },
     options?: AbortOptions
-  ): Promise<unknown>
+  ): Promise<SpliceableStream | undefined>
   reservationStore: { get(peer: PeerId): { limit?: Limit; signal?: AbortSignal } | undefined }
   components: {
     connectionManager: { getConnections(peer: PeerId): Connection[] }
@@ -168,7 +168,7 @@ export function spliceRelayedCircuits(node: Libp2p): boolean {
       },
       options
     )
-    if (stop === undefined || stop === null) {
+    if (stop === undefined) {
       await answer(STATUS.CONNECTION_FAILED)
       return
     }
@@ -176,14 +176,14 @@ export function spliceRelayedCircuits(node: Libp2p): boolean {
       await answer(STATUS.OK, limit)
     } catch (err) {
       // the caller went away during the STOP exchange: the agent's stream goes too
-      ;(stop as SpliceableStream).abort(err instanceof Error ? err : new Error(String(err)))
+      stop.abort(err instanceof Error ? err : new Error(String(err)))
       throw err
     }
     const signals = [this.shutdownController.signal]
     if (reservation.signal !== undefined) signals.push(reservation.signal)
     if (limit?.duration !== undefined) signals.push(AbortSignal.timeout(limit.duration))
     const log = this.log
-    spliceStreams(stream.unwrap() as SpliceableStream, stop as SpliceableStream, {
+    spliceStreams(stream.unwrap() as SpliceableStream, stop, {
       signals,
       ...(limit?.data === undefined ? {} : { dataLimit: BigInt(limit.data) })
     }).catch((err: unknown) => log('relayed circuit from %p to %p ended - %e', connection.remotePeer, destination, err))

@@ -81,10 +81,9 @@ export function spliceStreams(a: SpliceableStream, b: SpliceableStream, options:
       b.abort(error)
       finish(error)
     }
-    const onAbort = (evt: Event): void => {
-      const signal = evt.target as AbortSignal
-      fail(signal.reason instanceof Error ? signal.reason : new MeshError('CANCELLED', 'relayed circuit ended'))
-    }
+    const reasonOf = (signal: AbortSignal): Error =>
+      signal.reason instanceof Error ? signal.reason : new MeshError('CANCELLED', 'relayed circuit ended')
+    const onAbort = (evt: Event): void => fail(reasonOf(evt.target as AbortSignal))
 
     /** Per direction: the source is paused until its destination drains. */
     const waiting = new Set<SpliceableStream>()
@@ -142,7 +141,7 @@ export function spliceStreams(a: SpliceableStream, b: SpliceableStream, options:
 
     for (const signal of options.signals ?? []) {
       if (signal.aborted) {
-        fail(signal.reason instanceof Error ? signal.reason : new MeshError('CANCELLED', 'relayed circuit ended'))
+        fail(reasonOf(signal))
         return
       }
       signal.addEventListener('abort', onAbort, { once: true })
