@@ -5,7 +5,12 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import type { Stream } from '@libp2p/interface'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { tunedNoise } from '../../src/net/index.ts'
+import { sessionKeyCrypto } from '../../src/net/tuned-noise.ts'
 
 const ECHO = '/test/echo/1'
 const SINK = '/test/sink/1'
@@ -193,5 +198,64 @@ describe('tuned noise (real libp2p nodes over TCP)', () => {
     const tuned = await run(tunedNoise(), noise())
     assert.ok(plain >= 2, `plain noise: ${plain} socket writes per message`)
     assert.ok(tuned <= 1.2, `tuned noise: ${tuned} socket writes per message`)
+  })
+})
+
+describe('tuned noise handshake keys (X25519 and the payload signature, against the library)', () => {
+  it('agrees with the library on every shared key: its own key pairs, the library’s, and keys handed over as lists', () => {
+    for (let i = 0; i < 20; i++) {
+      const ours = sessionKeyCrypto.generateX25519KeyPair()
+      const theirs = defaultCrypto.generateX25519KeyPair()
+      const expected = defaultCrypto.generateX25519SharedKey(theirs.privateKey, ours.publicKey)
+      // the pair generated natively is a real pair: the library, from the other side, derives the same key
+      assert.deepEqual(new Uint8Array(sessionKeyCrypto.generateX25519SharedKey(ours.privateKey, theirs.publicKey)), new Uint8Array(expected))
+      // a remote key arrives as a slice of a message (a list), and is used twice in a handshake
+      const asList = new Uint8ArrayList(theirs.publicKey.subarray(0, 7), theirs.publicKey.subarray(7))
+      assert.deepEqual(new Uint8Array(sessionKeyCrypto.generateX25519SharedKey(ours.privateKey, asList)), new Uint8Array(expected))
+      assert.deepEqual(new Uint8Array(sessionKeyCrypto.generateX25519SharedKey(ours.privateKey, asList)), new Uint8Array(expected))
+      // keys the library generated (a static key from a seed, for one) work too
+      const other = defaultCrypto.generateX25519KeyPair()
+      assert.deepEqual(
+        new Uint8Array(sessionKeyCrypto.generateX25519SharedKey(other.privateKey, theirs.publicKey)),
+        new Uint8Array(defaultCrypto.generateX25519SharedKey(other.privateKey, theirs.publicKey))
+      )
+    }
+  })
+
+  it('refuses a small-order public key as the library does (threat: a peer forcing a known all-zero shared key)', () => {
+    const ours = sessionKeyCrypto.generateX25519KeyPair()
+    const zero = new Uint8Array(32)
+    assert.throws(() => defaultCrypto.generateX25519SharedKey(ours.privateKey, zero))
+    assert.throws(() => sessionKeyCrypto.generateX25519SharedKey(ours.privateKey, zero))
+  })
+
+  it('signs the handshake payload with the same bytes as @libp2p/crypto, and plain noise accepts it both ways', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const payload = new TextEncoder().encode('noise-libp2p-static-key:0123456789abcdef0123456789abcdef')
+    const tuned = tunedNoise()({
+      privateKey: key,
+      logger: defaultLogger(),
+      upgrader: { getStreamMuxers: () => new Map() }
+    } as unknown as Parameters<ReturnType<typeof noise>>[0]) as unknown as { components: { privateKey: { sign(m: Uint8Array): Uint8Array | Promise<Uint8Array> } } }
+    const signature = await tuned.components.privateKey.sign(payload)
+    assert.deepEqual(new Uint8Array(signature), new Uint8Array(await key.sign(payload)))
+    assert.equal(await key.publicKey.verify(payload, signature), true)
+
+    // a tuned initiator and a plain responder, then a plain initiator and a tuned responder: each side
+    // verifies the other's payload signature and both derive the same keys
+    const nodes: Libp2p[] = []
+    try {
+      for (const [dialing, listening] of [[tunedNoise(), noise()], [noise(), tunedNoise()]] as const) {
+        const listener = await startNode(listening, ['/ip4/127.0.0.1/tcp/0'])
+        const dialer = await startNode(dialing)
+        nodes.push(listener, dialer)
+        const connection = await dialer.dial(listener.getMultiaddrs())
+        assert.equal(connection.remotePeer.toString(), listener.peerId.toString())
+        const stream = await connection.newStream(ECHO)
+        assert.deepEqual(await echo(stream, Uint8Array.of(1, 2, 3)), Uint8Array.of(1, 2, 3))
+      }
+    } finally {
+      await Promise.all(nodes.map(async (n) => n.stop()))
+    }
   })
 })
