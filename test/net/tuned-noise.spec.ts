@@ -259,3 +259,18 @@ describe('tuned noise handshake keys (X25519 and the payload signature, against 
     }
   })
 })
+
+describe('tuned noise HKDF', () => {
+  it('derives the same three keys as the library for chaining keys and inputs of every length noise uses', () => {
+    for (const ikmBytes of [0, 32, 64]) {
+      for (let i = 0; i < 10; i++) {
+        const ck = new Uint8Array(32).map(() => Math.floor(Math.random() * 256))
+        const ikm = new Uint8Array(ikmBytes).map(() => Math.floor(Math.random() * 256))
+        const ours = sessionKeyCrypto.getHKDF(ck, ikm).map((k) => new Uint8Array(k))
+        const theirs = defaultCrypto.getHKDF(ck, ikm).map((k) => new Uint8Array(k))
+        assert.deepEqual(ours, theirs)
+        assert.deepEqual(ours.map((k) => k.byteLength), [32, 32, 32])
+      }
+    }
+  })
+})
