@@ -120,8 +120,12 @@ export function spliceStreams(a: SpliceableStream, b: SpliceableStream, options:
         }
       })
       undo.push(() => to.removeEventListener('drain', onDrain))
-      // everything that arrived before the remote closed its writing end has been sent on
-      on(from, 'end', () => closeWrite(to), true)
+      // everything that arrived before the remote closed its writing end has been sent on. A stream
+      // that is reset or aborted emits `end` too, before its `close` with the error: that end is not
+      // the remote's, and passing it on as a half-close would make a cut-off circuit look complete
+      on(from, 'end', () => {
+        if (from.status === 'open' || from.status === 'closing' || from.status === 'closed') closeWrite(to)
+      }, true)
       on<CloseEvent>(from, 'close', (evt) => {
         if (evt.error !== undefined) {
           to.abort(evt.error)

@@ -93,6 +93,21 @@ describe('spliceStreams: two message streams joined', () => {
     await waitFor('the far side to be aborted', () => far.status === 'aborted')
   })
 
+  it('passes a reset on as a reset, never as a clean end (threat: a cut-off transfer that looks complete)', async () => {
+    for (const how of ['remote reset', 'local abort'] as const) {
+      const { caller, far, agent, joined } = await spliced()
+      const atCaller = received(caller)
+      agent.send(Uint8Array.from([1, 2, 3]))
+      await waitFor('the first bytes to reach the caller', () => atCaller.data.length === 3)
+      // the agent's side of the circuit fails mid-transfer: its remote resets it, or the relay aborts it
+      if (how === 'remote reset') agent.abort(new Error('agent gone'))
+      else far.abort(new Error('relay gave up'))
+      await assert.rejects(joined)
+      await waitFor(`the caller to see the ${how} as an error`, () => atCaller.events.includes('error'))
+      assert.ok(!atCaller.events.includes('remoteCloseWrite'), `${how}: no half-close reached the caller before the reset`)
+    }
+  })
+
   it('ends at once when a side ended before the splice began', async () => {
     const [caller, near] = await streamPair()
     const [far] = await streamPair()
