@@ -156,10 +156,10 @@ function bytesOf(key: KeyBytes): Uint8Array {
 const X25519_PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20])
 
 /**
- * Native X25519 keys (private, public) by the key object noise holds. A handshake uses each key in more than one
- * Diffie-Hellman (its ephemeral key twice, the static key in every handshake, the remote's
- * ephemeral key twice), and noise's default crypto imported both keys from DER for every one.
- * Weak: an entry goes with the handshake state that holds its key.
+ * Native X25519 keys (private, public) by the key object noise holds. A handshake uses each key in
+ * more than one Diffie-Hellman (its ephemeral key twice, the static key in every handshake, the
+ * remote's ephemeral key twice), and noise's default crypto imported both keys from DER for every
+ * one. Weak: an entry goes with the handshake state that holds its key.
  */
 const x25519PrivateKeys = new WeakMap<object, KeyObject>()
 const x25519PublicKeys = new WeakMap<object, KeyObject>()
