@@ -77,9 +77,10 @@ export function spliceStreams(a: SpliceableStream, b: SpliceableStream, options:
     const fail = (err: unknown): void => {
       if (done) return
       const error = err instanceof Error ? err : new MeshError('INTERNAL', String(err))
+      // first stop listening: an aborted stream emits `end` and `close`, which are ours, not news
+      finish(error)
       a.abort(error)
       b.abort(error)
-      finish(error)
     }
     const reasonOf = (signal: AbortSignal): Error =>
       signal.reason instanceof Error ? signal.reason : new MeshError('CANCELLED', 'relayed circuit ended')
@@ -120,19 +121,28 @@ export function spliceStreams(a: SpliceableStream, b: SpliceableStream, options:
         }
       })
       undo.push(() => to.removeEventListener('drain', onDrain))
-      // everything that arrived before the remote closed its writing end has been sent on. A stream
-      // that is reset or aborted emits `end` too, before its `close` with the error: that end is not
-      // the remote's, and passing it on as a half-close would make a cut-off circuit look complete
+      // The remote closed its writing end (a FIN for this stream): the only clean end of a side. A
+      // stream also emits `end` when it is reset or aborted, and when its transport closes under it
+      // (a peer that went away, a muxer that closed): that end is not the remote's, and passing it
+      // on as a half-close would make a cut-off circuit look complete.
+      let finished = false
+      on(from, 'remoteCloseWrite', () => {
+        finished = true
+      }, true)
+      // everything that arrived before the remote closed its writing end has been sent on
       on(from, 'end', () => {
-        if (from.status === 'open' || from.status === 'closing' || from.status === 'closed') closeWrite(to)
+        if (finished) closeWrite(to)
+        else fail(new MeshError('UNAVAILABLE', 'a side of the relayed circuit closed without ending its stream'))
       }, true)
       on<CloseEvent>(from, 'close', (evt) => {
         if (evt.error !== undefined) {
-          to.abort(evt.error)
           finish(evt.error)
+          to.abort(evt.error)
           return
         }
-        if (++closed === 2) {
+        if (!finished) {
+          fail(new MeshError('UNAVAILABLE', 'a side of the relayed circuit closed without ending its stream'))
+        } else if (++closed === 2) {
           finish()
         } else if (live(to) && (waiting.has(to) || to.readBuffer.byteLength > 0)) {
           // `to` holds data for a stream that is gone

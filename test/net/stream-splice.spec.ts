@@ -108,6 +108,19 @@ describe('spliceStreams: two message streams joined', () => {
     }
   })
 
+  it('passes a side whose transport closed under it on as a reset (threat: an agent that went away looks done)', async () => {
+    const { caller, far, agent, joined } = await spliced()
+    const atCaller = received(caller)
+    agent.send(Uint8Array.from([1, 2, 3]))
+    await waitFor('the first bytes to reach the caller', () => atCaller.data.length === 3)
+    // the agent's connection to the relay ends without the agent closing its stream (its process was
+    // killed, its socket closed): the muxer closes the stream with no error
+    ;(far as unknown as { onTransportClosed(): void }).onTransportClosed()
+    await assert.rejects(joined, /without ending its stream/)
+    await waitFor('the caller to see an error', () => atCaller.events.includes('error'))
+    assert.ok(!atCaller.events.includes('remoteCloseWrite'), 'no half-close reached the caller')
+  })
+
   it('ends at once when a side ended before the splice began', async () => {
     const [caller, near] = await streamPair()
     const [far] = await streamPair()
