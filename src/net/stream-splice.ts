@@ -42,8 +42,8 @@ interface CloseEvent {
  * so a relay holds at most a window of either side's data. A half-close (the remote closed its
  * writing end) is passed on as a close of the other's writing end once everything that arrived before
  * it has been sent on (the stream's `end` event); an error or a reset on either side aborts the
- * other, and a stream that closes while the other still has data for it, or waits for it to drain,
- * aborts the other too. Streams that ended before the splice began end the splice at once.
+ * other, and so does a side that ends without its remote closing it (its transport closed under it)
+ * or that closes while the other still has data for it or waits for it to drain. Streams that ended before the splice began end the splice at once.
  *
  * The promise resolves when both streams have closed cleanly and rejects with the error that ended
  * them otherwise.
@@ -89,6 +89,7 @@ export function spliceStreams(a: SpliceableStream, b: SpliceableStream, options:
     /** Per direction: the source is paused until its destination drains. */
     const waiting = new Set<SpliceableStream>()
     const live = (stream: SpliceableStream): boolean => stream.status === 'open' || stream.status === 'closing'
+    const cutOff = (): MeshError => new MeshError('UNAVAILABLE', 'a side of the relayed circuit closed without ending its stream')
     const closeWrite = (stream: SpliceableStream): void => {
       if (stream.writeStatus === 'writable') stream.close().catch(fail)
     }
@@ -125,14 +126,15 @@ export function spliceStreams(a: SpliceableStream, b: SpliceableStream, options:
       // stream also emits `end` when it is reset or aborted, and when its transport closes under it
       // (a peer that went away, a muxer that closed): that end is not the remote's, and passing it
       // on as a half-close would make a cut-off circuit look complete.
-      let finished = false
+      // (the splice begins only with live sides: a closed writing end there is the remote's own)
+      let finished = from.remoteWriteStatus === 'closed'
       on(from, 'remoteCloseWrite', () => {
         finished = true
       }, true)
       // everything that arrived before the remote closed its writing end has been sent on
       on(from, 'end', () => {
         if (finished) closeWrite(to)
-        else fail(new MeshError('UNAVAILABLE', 'a side of the relayed circuit closed without ending its stream'))
+        else fail(cutOff())
       }, true)
       on<CloseEvent>(from, 'close', (evt) => {
         if (evt.error !== undefined) {
@@ -141,7 +143,7 @@ export function spliceStreams(a: SpliceableStream, b: SpliceableStream, options:
           return
         }
         if (!finished) {
-          fail(new MeshError('UNAVAILABLE', 'a side of the relayed circuit closed without ending its stream'))
+          fail(cutOff())
         } else if (++closed === 2) {
           finish()
         } else if (live(to) && (waiting.has(to) || to.readBuffer.byteLength > 0)) {

@@ -121,6 +121,21 @@ describe('spliceStreams: two message streams joined', () => {
     assert.ok(!atCaller.events.includes('remoteCloseWrite'), 'no half-close reached the caller')
   })
 
+  it('passes on a half-close that arrived before the splice began, and ends cleanly', async () => {
+    const [caller, near] = await streamPair()
+    const [far, agent] = await streamPair()
+    const atAgent = received(agent)
+    const atCaller = received(caller)
+    await caller.close()
+    await waitFor('the half-close to reach the relay', () => near.remoteWriteStatus === 'closed')
+    const joined = spliceStreams(near as unknown as SpliceableStream, far as unknown as SpliceableStream)
+    await waitFor('the half-close at the agent', () => atAgent.events.includes('remoteCloseWrite'))
+    await agent.close()
+    await joined
+    await waitFor('the close at the caller', () => atCaller.events.includes('close'))
+    assert.ok(!atCaller.events.includes('error') && !atAgent.events.includes('error'), 'no reset')
+  })
+
   it('ends at once when a side ended before the splice began', async () => {
     const [caller, near] = await streamPair()
     const [far] = await streamPair()
