@@ -67,3 +67,18 @@ export const PROTOCOL_ANSWER_TIMEOUT_MS = 10_000
  * buffer (which would reset the circuit) and a relay holds at most 4 MiB per circuit direction.
  */
 export const RELAY_STREAM_WINDOW_BYTES = 4 * 1024 * 1024
+
+/**
+ * Lists of chunks up to this many bytes go to a transport connection as one buffer (one write):
+ * handshake messages and protocol answers. Larger lists keep their chunks, to avoid copying them.
+ */
+export const JOIN_WRITES_MAX_BYTES = 16 * 1024
+
+/**
+ * How long after a connection opens its yamux sends the first keep-alive ping (which also measures
+ * the round trip time), in ms: off the path of a cold call, as identify is.
+ */
+export const FIRST_PING_DELAY_MS = 100
+
+/** Interval of yamux keep-alive pings once the first has gone (`@chainsafe/libp2p-yamux`'s default). */
+export const YAMUX_KEEP_ALIVE_INTERVAL_MS = 30_000

@@ -1,4 +1,3 @@
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayServer, circuitRelayTransport, RELAY_V2_HOP_CODEC, RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import type { identify } from '@libp2p/identify'
@@ -23,6 +22,7 @@ import { fixConnectionListing } from './connection-listing.ts'
 import { deferredIdentify } from './deferred-identify.ts'
 import { encryptOutboundEarly } from './early-encryption.ts'
 import { openEarly } from './early-select.ts'
+import { joinTransportWrites } from './joined-writes.ts'
 import { quietLogger } from './quiet-logger.ts'
 import { spliceRelayedCircuits } from './relay-circuits.ts'
 import { tunedNoise } from './tuned-noise.ts'
@@ -31,6 +31,7 @@ import { relayKeeper } from './relay-keeper.ts'
 import type { RelayKeeperInit } from './relay-keeper-types.ts'
 import { sendDirectWhenIdle } from './direct-send.ts'
 import { skipUnheardStreamEvents } from './unheard-events.ts'
+import { yamuxPingingLater } from './yamux-ping.ts'
 import { tuneYamuxWindowUpdates } from './yamux-window.ts'
 
 tuneYamuxWindowUpdates()
@@ -114,7 +115,7 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
       : { connectionGater: { denyInboundRelayReservation: options.denyReservation } }),
     transports: options.transports ?? [webSockets(), tcp()],
     connectionEncrypters: [tunedNoise()],
-    streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS, streamOptions: { maxStreamWindowSize: RELAY_STREAM_WINDOW_BYTES } })],
+    streamMuxers: [yamuxPingingLater({ maxEarlyStreams: MAX_EARLY_STREAMS, streamOptions: { maxStreamWindowSize: RELAY_STREAM_WINDOW_BYTES } })],
     // the relay does not ping its thousands of agents: they ping it, and notice when it goes away
     connectionMonitor: { enabled: false },
     connectionManager: {
@@ -136,6 +137,7 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
     }
   })
   fixReservationRefresh(node)
+  joinTransportWrites(node)
   fixConnectionListing(node)
   spliceRelayedCircuits(node)
   // the stop stream to the agent carries its CONNECT with the proposal: no round trip before it
@@ -154,7 +156,7 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
     // libp2p.logger in the options replaces it
     logger: quietLogger(),
     connectionEncrypters: [tunedNoise()],
-    streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
+    streamMuxers: [yamuxPingingLater({ maxEarlyStreams: MAX_EARLY_STREAMS })],
     connectionMonitor: { pingInterval: AGENT_PING_INTERVAL_MS, ...extra.connectionMonitor },
     connectionManager: {
       inboundConnectionThreshold: AGENT_INBOUND_PER_IP_PER_SECOND,
@@ -180,6 +182,7 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
     }
   })
   fixConnectionListing(node)
+  joinTransportWrites(node)
   // the hop stream (a dial through a relay, a reservation) carries its request with the proposal,
   // and noise's first message carries the proposal of noise
   openEarly(node, [RELAY_V2_HOP_CODEC])

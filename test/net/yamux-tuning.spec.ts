@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict'
+import { noise } from '@chainsafe/libp2p-noise'
+import type { Connection, Stream } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { FIRST_PING_DELAY_MS, tuneYamuxWindowUpdates, yamuxPingingLater } from '../../src/net/index.ts'
+import { waitFor } from '../fixtures/wait.ts'
+
+/** yamux frame types and flags (the yamux specification). */
+const DATA = 0
+const WINDOW_UPDATE = 1
+const PING = 2
+const SYN = 1
+const ACK = 2
+
+interface Frame {
+  type: number
+  flag: number
+  streamID: number
+}
+
+interface SpiedMuxer {
+  rtt: number
+  status: string
+  streams: Stream[]
+  createStream(options?: Record<string, unknown>): Promise<Stream> | Stream
+  sendFrame(header: Frame, data?: unknown): boolean
+}
+
+function muxerOf(connection: Connection): SpiedMuxer {
+  const muxer = (connection as unknown as { muxer?: SpiedMuxer }).muxer
+  assert.ok(muxer !== undefined, 'the connection has a muxer')
+  return muxer
+}
+
+/** Record every frame `muxer` sends from now on. */
+function recordFrames(muxer: SpiedMuxer): Frame[] {
+  const frames: Frame[] = []
+  const send = muxer.sendFrame.bind(muxer)
+  muxer.sendFrame = (header, data) => {
+    frames.push({ type: header.type, flag: header.flag, streamID: header.streamID })
+    return send(header, data)
+  }
+  return frames
+}
+
+async function startNode(listen: string[]): Promise<Libp2p> {
+  return await createLibp2p({
+    addresses: { listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamuxPingingLater()]
+  })
+}
+
+/** A multistream-select proposal of `protocol`, as an early stream sends it. */
+function proposal(protocol: string): Uint8Array {
+  const lines = ['/multistream/1.0.0\n', `${protocol}\n`].map((l) => new TextEncoder().encode(l))
+  const out: number[] = []
+  for (const line of lines) out.push(line.length, ...line)
+  return new Uint8Array(out)
+}
+
+const turn = async (): Promise<void> => await new Promise((resolve) => setImmediate(resolve))
+
+describe('yamux tunings (real libp2p nodes over TCP)', () => {
+  const nodes: Libp2p[] = []
+  before(() => {
+    assert.equal(tuneYamuxWindowUpdates(), true)
+  })
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
+  })
+
+  async function connected(): Promise<{ dialer: Libp2p; listener: Libp2p; out: Connection; inbound: () => Connection }> {
+    const listener = await startNode(['/ip4/127.0.0.1/tcp/0'])
+    const dialer = await startNode([])
+    nodes.push(listener, dialer)
+    const out = await dialer.dial(listener.getMultiaddrs())
+    await waitFor('the listener to see the connection', () => listener.getConnections().length === 1)
+    return { dialer, listener, out, inbound: () => listener.getConnections()[0]! }
+  }
+
+  it('a stream that writes in the turn it opens carries SYN on its first data frame, and the answer carries ACK', async () => {
+    const { listener, out, inbound } = await connected()
+    await listener.handle('/test/sink/1', () => {})
+    const theirs = recordFrames(muxerOf(inbound()))
+    const muxer = muxerOf(out)
+    const mine = recordFrames(muxer)
+    const stream = await muxer.createStream()
+    stream.send(proposal('/test/sink/1'))
+    await new Promise<void>((resolve) => stream.addEventListener('message', () => resolve(), { once: true }))
+    const id = Number(stream.id)
+    assert.deepEqual(mine.filter((f) => f.type !== PING), [{ type: DATA, flag: SYN, streamID: id }], 'one frame: the data, with SYN')
+    const answer = theirs.filter((f) => f.streamID === id)
+    assert.deepEqual(answer[0], { type: DATA, flag: ACK, streamID: id }, 'the answer is the first frame and carries ACK')
+    assert.equal(answer.filter((f) => f.type === WINDOW_UPDATE).length, 0, 'no window update of its own for the ACK')
+    stream.abort(new Error('done'))
+  })
+
+  it('a stream that sends nothing still opens at the end of the turn (a window update with SYN)', async () => {
+    const { out, inbound } = await connected()
+    const muxer = muxerOf(out)
+    const frames = recordFrames(muxer)
+    const before = inbound().streams.length
+    const stream = await muxer.createStream()
+    assert.equal(frames.filter((f) => f.flag & SYN).length, 0, 'no SYN yet in the turn that opened it')
+    await turn()
+    assert.deepEqual(
+      frames.filter((f) => f.type !== PING),
+      [{ type: WINDOW_UPDATE, flag: SYN, streamID: frames[0]!.streamID }]
+    )
+    await waitFor('the remote to see the stream', () => inbound().streams.length === before + 1)
+    stream.abort(new Error('done'))
+  })
+
+  it('an accepted stream that does not answer in the turn its first data arrived acknowledges it then', async () => {
+    const { out, inbound } = await connected()
+    const theirs = recordFrames(muxerOf(inbound()))
+    const muxer = muxerOf(out)
+    const stream = await muxer.createStream()
+    // the length of a multistream-select line and nothing more: the remote waits for the rest, writing nothing
+    stream.send(new Uint8Array([19]))
+    await waitFor('the ACK', () => theirs.some((f) => f.type === WINDOW_UPDATE && (f.flag & ACK) !== 0))
+    assert.equal(theirs.filter((f) => f.type === DATA).length, 0, 'the remote sent no data')
+    await waitFor('the opener to see the ACK', () => (stream as unknown as { state: number }).state === 3)
+    stream.abort(new Error('done'))
+  })
+
+  it(`pings first ${FIRST_PING_DELAY_MS} ms after a connection opens, not on the cold path`, async () => {
+    const { out } = await connected()
+    const muxer = muxerOf(out)
+    const frames = recordFrames(muxer)
+    assert.equal(muxer.rtt, -1, 'no round trip measured at once')
+    await new Promise((resolve) => setTimeout(resolve, FIRST_PING_DELAY_MS / 2))
+    assert.equal(frames.filter((f) => f.type === PING).length, 0, 'no ping in the first moments of the connection')
+    const ms = await waitFor('the first ping', () => muxer.rtt > -1)
+    assert.ok(frames.some((f) => f.type === PING && f.flag === SYN), 'the keep-alive pinged')
+    assert.ok(ms < 5_000, `and it came soon (${ms} ms)`)
+  })
+
+  it('sends no ping on a connection closed before its first ping was due', async () => {
+    const { out } = await connected()
+    const muxer = muxerOf(out)
+    const frames = recordFrames(muxer)
+    await out.close()
+    await new Promise((resolve) => setTimeout(resolve, FIRST_PING_DELAY_MS * 2))
+    assert.equal(frames.filter((f) => f.type === PING).length, 0)
+    assert.equal(muxer.rtt, -1)
+  })
+})
