@@ -82,3 +82,9 @@ export const FIRST_PING_DELAY_MS = 100
 
 /** Interval of yamux keep-alive pings once the first has gone (`@chainsafe/libp2p-yamux`'s default). */
 export const YAMUX_KEEP_ALIVE_INTERVAL_MS = 30_000
+
+/**
+ * Bytes a new inbound stream or connection gathers from its first turn of the event loop into one
+ * message at most (the protocol answer and a first reply); past this, writes go at once.
+ */
+export const FIRST_TURN_MAX_BYTES = 64 * 1024

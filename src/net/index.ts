@@ -37,3 +37,4 @@ export { spliceStreams, type SpliceableStream, type SpliceOptions } from './stre
 export { tunedNoise } from './tuned-noise.ts'
 export { joinSmallWrites, joinTransportWrites } from './joined-writes.ts'
 export { yamuxPingingLater } from './yamux-ping.ts'
+export { gatherFirstTurn, gatherFirstTurnOfInboundStreams } from './first-turn.ts'

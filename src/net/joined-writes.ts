@@ -1,4 +1,5 @@
 import { JOIN_WRITES_MAX_BYTES } from './constants.ts'
+import { gatherFirstTurn } from './first-turn.ts'
 
 /** The parts of a `Uint8ArrayList` (what libp2p's send queue hands a connection) joining needs. */
 interface ChunkList {
@@ -53,7 +54,9 @@ export function joinSmallWrites(maConn: unknown): void {
 
 /**
  * Join small writes ({@link joinSmallWrites}) on every connection the node's transports make or
- * accept from now on, before the upgrade writes anything. Returns false, and changes nothing, when
+ * accept from now on, before the upgrade writes anything, and send what an accepted connection
+ * writes in its first turn of the event loop (the answer to the proposal of noise, then noise's
+ * second handshake message) as one message ({@link gatherFirstTurn}). Returns false, and changes nothing, when
  * the node's upgrader is not of the shape this relies on.
  *
  * @example
@@ -69,6 +72,7 @@ export function joinTransportWrites(node: object): boolean {
   const outbound = upgrader.upgradeOutbound.bind(upgrader)
   upgrader.upgradeInbound = async (maConn, options) => {
     joinSmallWrites(maConn)
+    gatherFirstTurn(maConn)
     return await inbound(maConn, options)
   }
   upgrader.upgradeOutbound = async (maConn, options) => {

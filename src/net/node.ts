@@ -30,6 +30,7 @@ import { fixReservationRefresh } from './reservation-refresh.ts'
 import { relayKeeper } from './relay-keeper.ts'
 import type { RelayKeeperInit } from './relay-keeper-types.ts'
 import { sendDirectWhenIdle } from './direct-send.ts'
+import { gatherFirstTurnOfInboundStreams } from './first-turn.ts'
 import { skipUnheardStreamEvents } from './unheard-events.ts'
 import { yamuxPingingLater } from './yamux-ping.ts'
 import { tuneYamuxWindowUpdates } from './yamux-window.ts'
@@ -37,6 +38,7 @@ import { tuneYamuxWindowUpdates } from './yamux-window.ts'
 tuneYamuxWindowUpdates()
 skipUnheardStreamEvents()
 sendDirectWhenIdle()
+gatherFirstTurnOfInboundStreams()
 
 /**
  * Limits a relay applies to the circuits it carries. Unset means unlimited: agentmesh circuits

@@ -10,6 +10,7 @@ const FINISHED = 4
 interface YamuxStreamInternals {
   state: number
   status: string
+  writeBuffer: { byteLength: number }
   recvWindow: number
   recvWindowCapacity: number
   sendWindowUpdate(): void
@@ -53,8 +54,10 @@ export function tuneYamuxWindowUpdates(): boolean {
   const opening = (stream: YamuxStreamInternals): boolean => stream.state === INIT || stream.state === SYN_RECEIVED
   const sendFlag = (stream: YamuxStreamInternals): void => {
     flagPending.delete(stream)
-    // nothing has been sent since (that would have carried the flag), and the stream still stands
-    if (opening(stream) && stream.status !== 'aborted' && stream.status !== 'reset' && stream.status !== 'closed') {
+    // nothing has been sent since (that would have carried the flag), nothing waits to be sent (that
+    // will carry it), and the stream still stands
+    const waiting = stream.writeBuffer.byteLength > 0
+    if (opening(stream) && !waiting && stream.status !== 'aborted' && stream.status !== 'reset' && stream.status !== 'closed') {
       original.call(stream)
     }
   }
