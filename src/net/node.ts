@@ -22,6 +22,7 @@ import { fixConnectionListing } from './connection-listing.ts'
 import { deferredIdentify } from './deferred-identify.ts'
 import { encryptOutboundEarly } from './early-encryption.ts'
 import { openEarly } from './early-select.ts'
+import { recordPeersLater } from './peer-store-later.ts'
 import { joinTransportWrites } from './joined-writes.ts'
 import { quietLogger } from './quiet-logger.ts'
 import { spliceRelayedCircuits } from './relay-circuits.ts'
@@ -140,6 +141,7 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
   })
   fixReservationRefresh(node)
   joinTransportWrites(node)
+  recordPeersLater(node)
   fixConnectionListing(node)
   spliceRelayedCircuits(node)
   // the stop stream to the agent carries its CONNECT with the proposal: no round trip before it
@@ -185,6 +187,7 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
   })
   fixConnectionListing(node)
   joinTransportWrites(node)
+  recordPeersLater(node)
   // the hop stream (a dial through a relay, a reservation) carries its request with the proposal,
   // and noise's first message carries the proposal of noise
   openEarly(node, [RELAY_V2_HOP_CODEC])
