@@ -27,6 +27,7 @@ import { machine } from './lib/machine.ts'
 import { ensureNatsServer, type NatsServer, startNatsServer } from './lib/nats-server.ts'
 import { killAll, type PartyHandle, startParty } from './lib/proc.ts'
 import { runAuthCost, runCapacity, type ScenarioEnv } from './lib/scenarios.ts'
+import { createSelfSignedCert, type SelfSignedCert } from './lib/self-signed-cert.ts'
 import {
   agentmeshRatios,
   type LatencyRep,
@@ -157,6 +158,8 @@ interface Context {
   authority: BenchAuthority
   relay(): Promise<PartyHandle>
   nats(): Promise<NatsServer | undefined>
+  /** A second broker that requires TLS, with a throw-away certificate; throws Skip when it cannot run. */
+  natsTls(): Promise<NatsServer & { caFile: string }>
 }
 
 const flags = (id: string): string[] =>
@@ -246,6 +249,19 @@ const systems: SystemSpec[] = [
       if (nats === undefined) throw new Skip('nats-server is not available')
       const responder = await startParty('nats-responder', 'nats-responder.ts', [nats.url], { verbose })
       return { target: { url: nats.url }, stop: () => responder.stop() }
+    }
+  },
+  {
+    id: 'nats-tls',
+    label: 'NATS request/reply (broker, TLS)',
+    group: 'peer',
+    driver: 'nats',
+    packages: ['@nats-io/transport-node'],
+    cold: true,
+    async start(ctx) {
+      const { url, caFile } = await ctx.natsTls()
+      const responder = await startParty('nats-responder-tls', 'nats-responder.ts', [url, caFile], { verbose })
+      return { target: { url, caFile }, stop: () => responder.stop() }
     }
   },
   {
@@ -618,6 +634,11 @@ async function main(): Promise<void> {
   let relay: PartyHandle | undefined
   let nats: NatsServer | undefined
   let natsTried = false
+  let natsBinary: { path?: string } | undefined
+  const findNats = (): string | undefined => (natsBinary ??= { path: ensureNatsServer(log) }).path
+  let natsTls: Promise<NatsServer & { caFile: string }> | undefined
+  let cert: SelfSignedCert | undefined
+  process.once('exit', () => cert?.remove())
   const authority = await createBenchAuthority()
   process.once('exit', () => authority.remove())
   const ctx: Context = {
@@ -629,10 +650,20 @@ async function main(): Promise<void> {
     async nats() {
       if (!natsTried) {
         natsTried = true
-        const binary = ensureNatsServer(log)
+        const binary = findNats()
         if (binary !== undefined) nats = await startNatsServer(binary)
       }
       return nats
+    },
+    natsTls() {
+      natsTls ??= (async () => {
+        const binary = findNats()
+        if (binary === undefined) throw new Skip('nats-server is not available')
+        cert = createSelfSignedCert()
+        if (cert === undefined) throw new Skip('openssl is not available: it makes the certificate')
+        return { ...(await startNatsServer(binary, cert)), caFile: cert.certFile }
+      })()
+      return natsTls
     }
   }
   const results: Results = {
@@ -680,6 +711,8 @@ async function main(): Promise<void> {
     await relay.stop()
   }
   await nats?.stop()
+  await natsTls?.then((server) => server.stop()).catch(() => {})
+  cert?.remove()
   if (!skipScenario('capacity')) {
     log(`capacity: idle agents on one relay, steps ${config.capacity.steps.join(', ')}`)
     // the capacity scenario may run past the table's budget by its own bound, not cut its last step

@@ -1,13 +1,16 @@
 // The NATS broker for the request/reply peer: Debian's `nats-server`, installed when missing
-// (we are root on the bench machine), started on 127.0.0.1 with a free port and 64 MiB payloads.
+// (we are root on the bench machine), started on 127.0.0.1 with a free port and 64 MiB payloads;
+// with a certificate, a second broker that requires TLS of every client (a `tls {}` block).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { track } from './proc.ts'
+import type { SelfSignedCert } from './self-signed-cert.ts'
 
-function which(cmd: string): string | undefined {
+/** The path of the executable `cmd` on PATH (or in the usual system folders); undefined if none. */
+export function which(cmd: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/bin', '/usr/local/bin'])) {
     const file = path.join(dir, cmd)
     try {
@@ -73,16 +76,22 @@ export interface NatsServer {
   url: string
   /** The broker's process id (for CPU accounting). */
   pid: number
+  /** The certificate its clients trust, when it requires TLS. */
+  caFile?: string
   stop(): Promise<void>
 }
 
-/** Start nats-server on 127.0.0.1 and a free port; it is killed with the runner. */
-export async function startNatsServer(binary: string): Promise<NatsServer> {
+/**
+ * Start nats-server on 127.0.0.1 and a free port; it is killed with the runner. With `tls`, it
+ * serves that certificate and refuses clients that do not upgrade to TLS.
+ */
+export async function startNatsServer(binary: string, tls?: SelfSignedCert): Promise<NatsServer> {
   const port = await freePort()
-  const conf = path.join(os.tmpdir(), `agentmesh-bench-nats-${process.pid}.conf`)
+  const conf = path.join(os.tmpdir(), `agentmesh-bench-nats-${process.pid}${tls === undefined ? '' : '-tls'}.conf`)
   writeFileSync(
     conf,
-    `listen: "127.0.0.1:${port}"\nmax_payload: 67108864\nmax_pending: 536870912\nwrite_deadline: "60s"\n`
+    `listen: "127.0.0.1:${port}"\nmax_payload: 67108864\nmax_pending: 536870912\nwrite_deadline: "60s"\n` +
+      (tls === undefined ? '' : `tls {\n  cert_file: "${tls.certFile}"\n  key_file: "${tls.keyFile}"\n}\n`)
   )
   const child: ChildProcess = spawn(binary, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
   track(child)
@@ -99,6 +108,7 @@ export async function startNatsServer(binary: string): Promise<NatsServer> {
   return {
     url: `nats://127.0.0.1:${port}`,
     pid: child.pid ?? 0,
+    ...(tls === undefined ? {} : { caFile: tls.certFile }),
     async stop() {
       if (child.exitCode !== null) return
       const exited = new Promise((resolve) => child.once('exit', resolve))

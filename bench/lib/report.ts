@@ -287,7 +287,8 @@ export function renderMarkdown(results: Results): string {
     lines.push(
       'Total: from creating the client to its first result. First call: from a started client. A started ' +
         'agentmesh node holds no connection, so its first call dials the relay, resolves the name, dials the ' +
-        'circuit, runs the noise handshake and makes the call; a NATS client is already connected when it has started.'
+        'circuit, runs the noise handshake and makes the call; a NATS client is already connected (over TLS: ' +
+        'with its handshake made) when it has started.'
     )
     lines.push('')
     lines.push('| system | total p50 ms | total p90 ms | first call p50 ms (client already started) | reps |')
