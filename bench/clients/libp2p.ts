@@ -43,8 +43,18 @@ function makeDriver(reuse: boolean): SystemDriver {
       const connection = caller.node.getConnections(peerIdFromString(peer))[0]
       if (connection === undefined) throw new Error('no connection to the agent after a call')
       const lanes = new Map<number, { stream: Stream; reader: MessageReader }>()
+      // why the relayed connection closed, for the error of the next call (the bench then drops this system)
+      let closed: string | undefined
+      connection.addEventListener('close', (evt) => {
+        const error = (evt as unknown as { error?: Error }).error
+        closed = error === undefined ? 'closed cleanly' : `${error.name}: ${error.message}`
+      })
       const lane = async (index: number): Promise<{ stream: Stream; reader: MessageReader }> => {
+        if (closed !== undefined) throw new Error(`the relayed connection to the agent is ${connection.status} (${closed})`)
         let l = lanes.get(index)
+        if (l !== undefined && (l.stream.status !== 'open' || l.stream.writeStatus !== 'writable')) {
+          throw new Error(`lane ${index} is ${l.stream.status} on a connection that is ${connection.status}`)
+        }
         if (l === undefined) {
           const stream = await connection.newStream(RAW_PROTOCOL, OPEN)
           l = { stream, reader: new MessageReader(stream) }
