@@ -6,9 +6,11 @@ import { FIRST_TURN_MAX_BYTES } from './constants.ts'
 interface GatheringStream {
   direction: string
   writeStatus: string
+  writableNeedsDrain: boolean
   writeBuffer: { byteLength: number; append(data: Uint8Array | { byteLength: number }): void }
   processSendQueue(): boolean
   send(data: Uint8Array | { byteLength: number }): boolean
+  abort(err: Error): void
 }
 
 type Send = GatheringStream['send']
@@ -20,7 +22,13 @@ const wroteFirst = new WeakSet<GatheringStream>()
 
 function flush(stream: GatheringStream): void {
   gathering.delete(stream)
-  stream.processSendQueue()
+  try {
+    stream.processSendQueue()
+  } catch (err) {
+    // the layer below refused the write (its connection is closing, say): as when a send throws in
+    // the library's own deferred send, the stream fails, not the process
+    stream.abort(err as Error)
+  }
 }
 
 /**
@@ -29,7 +37,7 @@ function flush(stream: GatheringStream): void {
  * as one message. Every other write goes to `send` as before.
  */
 function gather(stream: GatheringStream, data: Uint8Array | { byteLength: number }, send: Send): boolean {
-  const writable = stream.writeStatus === 'writable'
+  const writable = stream.writeStatus === 'writable' && !stream.writableNeedsDrain
   if (gathering.has(stream)) {
     if (writable && stream.writeBuffer.byteLength + data.byteLength <= FIRST_TURN_MAX_BYTES) {
       stream.writeBuffer.append(data)
@@ -81,7 +89,15 @@ export function gatherFirstTurnOfInboundStreams(): boolean {
 /** Gather the first turn's writes of one inbound connection (see {@link gatherFirstTurnOfInboundStreams}). */
 export function gatherFirstTurn(connection: unknown): void {
   const c = connection as Partial<GatheringStream> | undefined
-  if (typeof c?.send !== 'function' || typeof c.processSendQueue !== 'function' || c.direction !== 'inbound' || c.writeBuffer === undefined) return
+  if (
+    typeof c?.send !== 'function' ||
+    typeof c.processSendQueue !== 'function' ||
+    typeof c.abort !== 'function' ||
+    c.direction !== 'inbound' ||
+    c.writeBuffer === undefined
+  ) {
+    return
+  }
   const stream = c as GatheringStream
   const send = stream.send
   stream.send = (data) => gather(stream, data, send)

@@ -15,6 +15,7 @@ interface YamuxStreamInternals {
   recvWindowCapacity: number
   sendWindowUpdate(): void
   sendPause(): void
+  abort(err: Error): void
 }
 
 /** Streams whose opening flag (SYN or ACK) waits for the end of this turn of the event loop. */
@@ -58,7 +59,12 @@ export function tuneYamuxWindowUpdates(): boolean {
     // will carry it), and the stream still stands
     const waiting = stream.writeBuffer.byteLength > 0
     if (opening(stream) && !waiting && stream.status !== 'aborted' && stream.status !== 'reset' && stream.status !== 'closed') {
-      original.call(stream)
+      try {
+        original.call(stream)
+      } catch (err) {
+        // the connection under the stream refused the frame (it is closing): the stream fails, not the process
+        stream.abort(err as Error)
+      }
     }
   }
   proto.sendWindowUpdate = function (this: YamuxStreamInternals) {

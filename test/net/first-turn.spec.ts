@@ -130,6 +130,21 @@ describe('first-turn writes of inbound streams and connections (real libp2p node
     assert.deepEqual(got, new Uint8Array(Buffer.concat(parts)))
   })
 
+  it('a gathered write that the layer below refuses at the end of the turn fails the stream, not the process', async () => {
+    const { listener, out } = await pair()
+    let accepted: Stream | undefined
+    await listener.handle('/test/refused/1', (stream) => {
+      accepted = stream
+      // the connection under the stream refuses every write from now on (as a closing one does)
+      ;(stream as unknown as { sendData: () => never }).sendData = () => {
+        throw new Error('the transport is closing')
+      }
+      stream.send(bytes('never sent'))
+    })
+    await out.newStream('/test/refused/1').catch(() => undefined)
+    await waitFor('the accepted stream to fail', () => accepted?.status === 'aborted')
+  })
+
   it('an accepted connection answers the proposal of noise and sends its second handshake message in one write', async () => {
     const listener = await startNode(['/ip4/127.0.0.1/tcp/0'])
     const dialer = await startNode([])

@@ -67,7 +67,7 @@ describe('joined transport writes', () => {
     await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
   })
 
-  it('sends each handshake message in one socket write (real nodes over TCP)', async () => {
+  it('sends no length prefix or empty chunk of a handshake message as a write of its own (real nodes over TCP)', async () => {
     const listener = await startNode(['/ip4/127.0.0.1/tcp/0'], true)
     const dialer = await startNode([], true)
     nodes.push(listener, dialer)

@@ -49,12 +49,15 @@ describe('peer-store bookkeeping after the work (real libp2p nodes over TCP)', (
     await stream.close().catch(() => {})
   })
 
-  it('returns the connection of a dial, and records the dial just after', async () => {
+  it('returns the connection of a dial before the dial is recorded, and records it just after', async () => {
     const listener = await startNode(['/ip4/127.0.0.1/tcp/0'])
     const dialer = await startNode([])
     nodes.push(listener, dialer)
     const connection = await dialer.dial(listener.getMultiaddrs())
     assert.equal(connection.status, 'open')
+    // read in the same turn as the dial returned: libp2p merged before returning, the merge now waits
+    const atReturn = await dialer.peerStore.get(listener.peerId).catch(() => undefined)
+    assert.equal(atReturn?.metadata.has('last-dial-success') ?? false, false)
     let metadata: Map<string, Uint8Array> = new Map()
     await waitFor('the dial record', () => {
       void dialer.peerStore.get(listener.peerId).then((p) => (metadata = p.metadata)).catch(() => {})

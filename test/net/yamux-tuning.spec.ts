@@ -127,16 +127,31 @@ describe('yamux tunings (real libp2p nodes over TCP)', () => {
     stream.abort(new Error('done'))
   })
 
+  it('an acknowledgement that the connection refuses at the end of the turn fails the stream, not the process', async () => {
+    const { out, inbound } = await connected()
+    const remote = muxerOf(inbound())
+    const send = remote.sendFrame.bind(remote)
+    remote.sendFrame = (header, data) => {
+      if (header.type === WINDOW_UPDATE && (header.flag & ACK) !== 0) throw new Error('the connection is closing')
+      return send(header, data)
+    }
+    let accepted: Stream | undefined
+    ;(remote as unknown as EventTarget).addEventListener('stream', (evt) => (accepted = (evt as CustomEvent<Stream>).detail))
+    const stream = await muxerOf(out).createStream()
+    stream.send(new Uint8Array([19]))
+    await waitFor('the remote stream to fail', () => accepted?.status === 'aborted')
+    stream.abort(new Error('done'))
+  })
+
   it(`pings first ${FIRST_PING_DELAY_MS} ms after a connection opens, not on the cold path`, async () => {
     const { out } = await connected()
     const muxer = muxerOf(out)
     const frames = recordFrames(muxer)
-    assert.equal(muxer.rtt, -1, 'no round trip measured at once')
-    await new Promise((resolve) => setTimeout(resolve, FIRST_PING_DELAY_MS / 2))
-    assert.equal(frames.filter((f) => f.type === PING).length, 0, 'no ping in the first moments of the connection')
-    const ms = await waitFor('the first ping', () => muxer.rtt > -1)
+    // the round trip is known once the first ping is answered: not before the delay (at once, before)
+    await waitFor('the first ping', () => muxer.rtt > -1)
+    const ms = Date.now() - out.timeline.open
+    assert.ok(ms >= FIRST_PING_DELAY_MS * 0.8, `the first ping was answered ${ms} ms after the connection opened`)
     assert.ok(frames.some((f) => f.type === PING && f.flag === SYN), 'the keep-alive pinged')
-    assert.ok(ms < 5_000, `and it came soon (${ms} ms)`)
   })
 
   it('sends no ping on a connection closed before its first ping was due', async () => {
