@@ -95,9 +95,30 @@ export function spliceStreams(a: SpliceableStream, b: SpliceableStream, options:
     }
 
     const forward = (from: SpliceableStream, to: SpliceableStream): void => {
+      // resume() hands over what waited in the paused source, then tells its transport to send again
+      // (yamux grants the window anew). A destination that is full again after that data must not
+      // pause the source from inside resume(): the library's "send again" that follows would undo
+      // the pause at the transport, which then grants windows to a stream nobody reads until its
+      // read buffer overflows (4 MiB) and the relay cuts the circuit. The pause waits for resume().
+      let resuming = false
+      let pauseAfterResume = false
+      const pause = (): void => {
+        waiting.add(from)
+        from.pause()
+        to.addEventListener('drain', onDrain, { once: true })
+      }
       const onDrain = (): void => {
         waiting.delete(from)
-        from.resume()
+        resuming = true
+        try {
+          from.resume()
+        } finally {
+          resuming = false
+        }
+        if (pauseAfterResume) {
+          pauseAfterResume = false
+          if (live(from) && live(to)) pause()
+        }
       }
       on<MessageEvent>(from, 'message', (evt) => {
         const data = evt.data as Parameters<SpliceableStream['send']>[0]
@@ -116,9 +137,8 @@ export function spliceStreams(a: SpliceableStream, b: SpliceableStream, options:
           return
         }
         if (!more && !waiting.has(from)) {
-          waiting.add(from)
-          from.pause()
-          to.addEventListener('drain', onDrain, { once: true })
+          if (resuming) pauseAfterResume = true
+          else pause()
         }
       })
       undo.push(() => to.removeEventListener('drain', onDrain))

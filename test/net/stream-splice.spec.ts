@@ -60,6 +60,39 @@ describe('spliceStreams: two message streams joined', () => {
     assert.ok(!got.events.includes('error'), 'no reset')
   })
 
+  it('keeps the source paused at its transport when the destination is full again right after a drain (threat: a relay buffer that grows until the circuit is cut)', async () => {
+    const { caller, near, far, agent } = await spliced()
+    const got = received(agent)
+    // what near tells its transport (yamux: stop or start granting the caller window)
+    const transport: string[] = []
+    const spy = near as unknown as { sendPause(): void; sendResume(): void }
+    const sendPause = spy.sendPause.bind(near)
+    const sendResume = spy.sendResume.bind(near)
+    spy.sendPause = () => {
+      transport.push('pause')
+      sendPause()
+    }
+    spy.sendResume = () => {
+      transport.push('resume')
+      sendResume()
+    }
+    const drain = fullOnce(far)
+    caller.send(Uint8Array.from([1]))
+    await waitFor('the first byte to reach the agent', () => got.data.length === 1)
+    caller.send(Uint8Array.from([2, 3]))
+    await waitFor('the bytes to wait in the paused source', () => near.readBufferLength === 2)
+    // the bytes that waited fill the destination again as soon as it drained
+    const drainAgain = fullOnce(far)
+    drain()
+    assert.equal(near.readStatus, 'paused', 'the source is paused again')
+    assert.equal(transport.at(-1), 'pause', `and so is its transport (${transport.join(', ')})`)
+    drainAgain()
+    caller.send(Uint8Array.from([4]))
+    await waitFor('everything, in order', () => got.data.length === 4)
+    assert.deepEqual(got.data, [1, 2, 3, 4])
+    assert.equal(transport.at(-1), 'resume')
+  })
+
   it('closes both ends cleanly when both sides close their writing ends, and resolves', async () => {
     const { caller, agent, joined } = await spliced()
     const atAgent = received(agent)
