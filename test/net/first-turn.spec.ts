@@ -13,30 +13,7 @@ import {
   yamuxPingingLater
 } from '../../src/net/index.ts'
 import { waitFor } from '../fixtures/wait.ts'
-
-/** yamux frame types and flags (the yamux specification). */
-const DATA = 0
-const ACK = 2
-const FIN = 4
-
-interface Frame {
-  type: number
-  flag: number
-  streamID: number
-  length: number
-}
-
-/** Record every frame the muxer of `connection` sends from now on. */
-function recordFrames(connection: Connection): Frame[] {
-  const muxer = (connection as unknown as { muxer: { sendFrame(header: Frame, data?: unknown): boolean } }).muxer
-  const frames: Frame[] = []
-  const send = muxer.sendFrame.bind(muxer)
-  muxer.sendFrame = (header, data) => {
-    frames.push({ type: header.type, flag: header.flag, streamID: header.streamID, length: header.length })
-    return send(header, data)
-  }
-  return frames
-}
+import { ACK, DATA, FIN, muxerOf, recordFrames } from '../fixtures/yamux-frames.ts'
 
 async function startNode(listen: string[]): Promise<Libp2p> {
   const node = await createLibp2p({
@@ -92,7 +69,7 @@ describe('first-turn writes of inbound streams and connections (real libp2p node
       stream.send(bytes('second'))
       void stream.close()
     })
-    const frames = recordFrames(inbound)
+    const frames = recordFrames(muxerOf(inbound), true)
     const stream = await out.newStream('/test/two/1')
     assert.equal(new TextDecoder().decode(await readAll(stream)), 'first,second')
     const data = frames.filter((f) => f.streamID === Number(stream.id) && f.type === DATA)
@@ -110,7 +87,7 @@ describe('first-turn writes of inbound streams and connections (real libp2p node
         void stream.close()
       }, 20)
     })
-    const frames = recordFrames(inbound)
+    const frames = recordFrames(muxerOf(inbound), true)
     const stream = await out.newStream('/test/later/1')
     assert.equal(new TextDecoder().decode(await readAll(stream)), 'later')
     const data = frames.filter((f) => f.streamID === Number(stream.id) && f.type === DATA)

@@ -5,44 +5,7 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { FIRST_PING_DELAY_MS, tuneYamuxWindowUpdates, yamuxPingingLater } from '../../src/net/index.ts'
 import { waitFor } from '../fixtures/wait.ts'
-
-/** yamux frame types and flags (the yamux specification). */
-const DATA = 0
-const WINDOW_UPDATE = 1
-const PING = 2
-const SYN = 1
-const ACK = 2
-
-interface Frame {
-  type: number
-  flag: number
-  streamID: number
-}
-
-interface SpiedMuxer {
-  rtt: number
-  status: string
-  streams: Stream[]
-  createStream(options?: Record<string, unknown>): Promise<Stream> | Stream
-  sendFrame(header: Frame, data?: unknown): boolean
-}
-
-function muxerOf(connection: Connection): SpiedMuxer {
-  const muxer = (connection as unknown as { muxer?: SpiedMuxer }).muxer
-  assert.ok(muxer !== undefined, 'the connection has a muxer')
-  return muxer
-}
-
-/** Record every frame `muxer` sends from now on. */
-function recordFrames(muxer: SpiedMuxer): Frame[] {
-  const frames: Frame[] = []
-  const send = muxer.sendFrame.bind(muxer)
-  muxer.sendFrame = (header, data) => {
-    frames.push({ type: header.type, flag: header.flag, streamID: header.streamID })
-    return send(header, data)
-  }
-  return frames
-}
+import { ACK, DATA, muxerOf, PING, recordFrames, SYN, WINDOW_UPDATE } from '../fixtures/yamux-frames.ts'
 
 async function startNode(listen: string[]): Promise<Libp2p> {
   return await createLibp2p({
