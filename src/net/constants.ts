@@ -61,12 +61,14 @@ export const DEFAULT_MAX_OUTBOUND_STREAMS = 64
 export const PROTOCOL_ANSWER_TIMEOUT_MS = 10_000
 
 /**
- * The largest yamux receive window of a relay's streams, in bytes (yamux's default is 16 MiB). A
- * relay pauses a circuit's stream while the other side is full, and a paused stream may still be
- * sent its whole window: at most 4 MiB, libp2p's read buffer limit, so a pause never overflows the
- * buffer (which would reset the circuit) and a relay holds at most 4 MiB per circuit direction.
+ * The largest yamux receive window of every stream of a relay, agent or caller, in bytes (yamux's
+ * default is 16 MiB). A paused stream may still be sent what is left of the window it granted, so the
+ * window must not exceed libp2p's read buffer limit (4 MiB): with more, a relay pausing a circuit while
+ * the other side is full, an agent pausing a caller that does not read its answers, or a caller pausing
+ * a stream it reads slowly would overflow its own read buffer and reset the stream instead of holding
+ * the sender back. A relay thus holds at most 4 MiB per circuit direction.
  */
-export const RELAY_STREAM_WINDOW_BYTES = 4 * 1024 * 1024
+export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024
 
 /**
  * Lists of chunks up to this many bytes go to a transport connection as one buffer (one write):

@@ -13,7 +13,7 @@ import {
   RELAY_INBOUND_PER_IP_PER_SECOND,
   RELAY_MAX_CONNECTIONS,
   RELAY_MAX_PENDING_INBOUND,
-  RELAY_STREAM_WINDOW_BYTES,
+  STREAM_WINDOW_BYTES,
   RESERVATION_CONCURRENCY,
   RESERVATION_TIMEOUT_MS
 } from './constants.ts'
@@ -118,7 +118,7 @@ export async function createRelayNode(options: RelayNodeOptions): Promise<Libp2p
       : { connectionGater: { denyInboundRelayReservation: options.denyReservation } }),
     transports: options.transports ?? [webSockets(), tcp()],
     connectionEncrypters: [tunedNoise()],
-    streamMuxers: [yamuxPingingLater({ maxEarlyStreams: MAX_EARLY_STREAMS, streamOptions: { maxStreamWindowSize: RELAY_STREAM_WINDOW_BYTES } })],
+    streamMuxers: [yamuxPingingLater({ maxEarlyStreams: MAX_EARLY_STREAMS, streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES } })],
     // the relay does not ping its thousands of agents: they ping it, and notice when it goes away
     connectionMonitor: { enabled: false },
     connectionManager: {
@@ -160,7 +160,7 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
     // libp2p.logger in the options replaces it
     logger: quietLogger(),
     connectionEncrypters: [tunedNoise()],
-    streamMuxers: [yamuxPingingLater({ maxEarlyStreams: MAX_EARLY_STREAMS })],
+    streamMuxers: [yamuxPingingLater({ maxEarlyStreams: MAX_EARLY_STREAMS, streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES } })],
     connectionMonitor: { pingInterval: AGENT_PING_INTERVAL_MS, ...extra.connectionMonitor },
     connectionManager: {
       inboundConnectionThreshold: AGENT_INBOUND_PER_IP_PER_SECOND,

@@ -1,6 +1,7 @@
 import { MeshError } from '../errors.ts'
 import { BatchWriter } from './batch-writer.ts'
 import { encodeMessage, readMessages } from './codec.ts'
+import { drained } from './drain.ts'
 import {
   DEFAULT_CALL_TIMEOUT_MS,
   FRAME_VERSION,
@@ -91,6 +92,8 @@ interface StreamCalls {
   idle: (() => void) | undefined
   /** True while reading is paused for a caller that does not read its answers. */
   paused: boolean
+  /** True while `stream.resume()` runs: it dispatches what waited, then tells yamux to send again. */
+  resuming: boolean
 }
 
 /**
@@ -181,7 +184,7 @@ export class IntentServer implements Startable {
       this.perCaller.set(peer, load)
     }
     load.streams++
-    const calls: StreamCalls = { active: new Map(), load, idle: undefined, paused: false }
+    const calls: StreamCalls = { active: new Map(), load, idle: undefined, paused: false, resuming: false }
     const onClose = (): void => {
       for (const call of calls.active.values()) call.stop(new MeshError('CANCELLED', 'the caller went away'))
     }
@@ -239,25 +242,38 @@ export class IntentServer implements Startable {
     calls.load.running++
     this.deadlines.watch(call.deadline)
     this.runCall(stream, writer, connection, frame, call, calls)
-    if (writer.backlog > MAX_ANSWER_BACKLOG_BYTES && !calls.paused) this.waitForReader(stream, writer, calls)
+    // not from inside resume(): see waitForReader
+    if (writer.backlog > MAX_ANSWER_BACKLOG_BYTES && !calls.paused && !calls.resuming) this.waitForReader(stream, writer, calls)
   }
 
   /**
    * Stop reading `stream` until its answers have been taken: pausing the stream stops yamux window
    * updates, so the caller cannot send more than its current window meanwhile.
+   *
+   * libp2p's `resume()` first dispatches the requests that waited, then tells yamux to grant window
+   * again. Requests that fill the backlog again must not pause the stream from inside it: the grant
+   * that follows would undo the pause at yamux, the caller could send on while nothing reads, and the
+   * stream's read buffer would overflow (4 MiB) and reset it with every call on it. The backlog is
+   * checked again once `resume()` has returned.
    */
   private waitForReader(stream: Stream, writer: BatchWriter, calls: StreamCalls): void {
     this.log('caller on %s is not reading its answers (%d bytes waiting): pausing its requests', stream.id, writer.backlog)
     calls.paused = true
     stream.pause()
-    writer
-      .ready()
+    answersTaken(stream, writer)
       .catch(() => {
         // the stream closed or failed: reading ends on its own
       })
       .finally(() => {
         calls.paused = false
-        if (stream.status === 'open' && stream.readStatus === 'paused') stream.resume()
+        if (stream.status !== 'open' || stream.readStatus !== 'paused') return
+        calls.resuming = true
+        try {
+          stream.resume()
+        } finally {
+          calls.resuming = false
+        }
+        if (writer.backlog > MAX_ANSWER_BACKLOG_BYTES && stream.status === 'open') this.waitForReader(stream, writer, calls)
       })
   }
 
@@ -377,5 +393,20 @@ export class IntentServer implements Startable {
     if (err instanceof MeshError) return err
     this.log.error('handler of %s threw - %e', cmd, err)
     return MeshError.from(err)
+  }
+}
+
+/**
+ * Resolves once at most half of {@link MAX_ANSWER_BACKLOG_BYTES} of answers wait to be sent, or the
+ * stream closed. Each wait yields to I/O: a stream's `drain` hands its buffer back to the muxer only
+ * in a microtask, so right after it the backlog can still be over the limit, and a resume at that
+ * point paused again at once, in a loop that never let the muxer send.
+ */
+async function answersTaken(stream: Stream, writer: BatchWriter): Promise<void> {
+  for (;;) {
+    await writer.ready()
+    if (stream.status !== 'open' || writer.backlog <= MAX_ANSWER_BACKLOG_BYTES / 2) return
+    if (stream.writableNeedsDrain) await drained(stream)
+    else await new Promise<void>((resolve) => setImmediate(resolve))
   }
 }

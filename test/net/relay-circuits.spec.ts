@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict'
 import type { Stream } from '@libp2p/interface'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import type { Libp2p } from 'libp2p'
 import {
   createAgentNode,
   createRelayNode,
   encodeHopStatus,
-  MAX_EARLY_STREAMS,
-  RELAY_STREAM_WINDOW_BYTES,
   type RelayLimits
 } from '../../src/net/index.ts'
 import { waitFor } from '../fixtures/wait.ts'
@@ -26,7 +23,7 @@ interface Circuit {
 }
 
 /** A relay, an agent holding a reservation on it and a caller, all real libp2p nodes over loopback TCP. */
-async function startCircuit(limits?: RelayLimits, agentWindowBytes?: number): Promise<Circuit> {
+async function startCircuit(limits?: RelayLimits): Promise<Circuit> {
   const relay = await createRelayNode({
     listen: ['/ip4/127.0.0.1/tcp/0'],
     transports: [tcp()],
@@ -37,12 +34,7 @@ async function startCircuit(limits?: RelayLimits, agentWindowBytes?: number): Pr
   const agent = await createAgentNode({
     relays: [relayAddr],
     directUpgrade: false,
-    libp2p: {
-      transports: [tcp()],
-      ...(agentWindowBytes === undefined
-        ? {}
-        : { streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS, streamOptions: { maxStreamWindowSize: agentWindowBytes } })] })
-    }
+    libp2p: { transports: [tcp()] }
   })
   const caller = await createAgentNode({ relays: [], directUpgrade: false, libp2p: { transports: [tcp()] } })
   const accepted: Stream[] = []
@@ -168,9 +160,9 @@ describe('relayed circuits are spliced stream to stream', function () {
   })
 
   it('keeps a circuit open through a stall after a bulk transfer: a paused stream is never sent more than it may hold', async () => {
-    // the agent's own yamux gets the relay's window too: with yamux's default (16 MiB) its paused end
-    // of the circuit would overflow its own 4 MiB read buffer, which is the agent's doing, not the relay's
-    const circuit = await startCircuit(undefined, RELAY_STREAM_WINDOW_BYTES)
+    // the agent's own streams have the same 4 MiB window (STREAM_WINDOW_BYTES): with yamux's default
+    // (16 MiB) its paused end of the circuit would overflow its own read buffer, the agent's doing
+    const circuit = await startCircuit()
     try {
       const stream = await circuit.open()
       const far = circuit.accepted.at(-1)!
