@@ -76,7 +76,11 @@ export interface AgentOptions {
    * @default DEFAULT_RECORD_TTL_MS
    */
   recordTtl?: number
-  /** Extra libp2p options (transports, connection manager…) merged over the defaults. */
+  /**
+   * Extra libp2p options (transports, connection manager…) merged over the defaults. A
+   * `streamMuxers` given here replaces the library's yamux; keep its stream window at most
+   * libp2p's 4 MiB read buffer (`maxStreamWindowSize`), or a paused stream can be reset.
+   */
   libp2p?: Partial<Libp2pOptions>
 }
 

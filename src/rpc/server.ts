@@ -257,6 +257,8 @@ export class IntentServer implements Startable {
    * checked again once `resume()` has returned.
    */
   private waitForReader(stream: Stream, writer: BatchWriter, calls: StreamCalls): void {
+    // a caller that has ended its requests (its last ones were just handed over) sends nothing more
+    if (stream.readStatus !== 'readable') return
     this.log('caller on %s is not reading its answers (%d bytes waiting): pausing its requests', stream.id, writer.backlog)
     calls.paused = true
     stream.pause()
@@ -264,7 +266,7 @@ export class IntentServer implements Startable {
       .catch(() => {
         // the stream closed or failed: reading ends on its own
       })
-      .finally(() => {
+      .then(() => {
         calls.paused = false
         if (stream.status !== 'open' || stream.readStatus !== 'paused') return
         calls.resuming = true
@@ -274,6 +276,10 @@ export class IntentServer implements Startable {
           calls.resuming = false
         }
         if (writer.backlog > MAX_ANSWER_BACKLOG_BYTES && stream.status === 'open') this.waitForReader(stream, writer, calls)
+      })
+      .catch((err: unknown) => {
+        // resume() sends a window update: the connection under the stream may be failing
+        stream.abort(err instanceof Error ? err : new Error(String(err)))
       })
   }
 
