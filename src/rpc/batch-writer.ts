@@ -83,6 +83,21 @@ export class BatchWriter {
     }
   }
 
+  /**
+   * Resolves once at most `bytes` of {@link BatchWriter.backlog} wait, or the stream closed. Each
+   * wait yields to I/O: a stream's `drain` hands its buffer back to the muxer only in a microtask, so
+   * right after it the backlog can still be as large, and a caller that acted at that point (resumed
+   * reading, found the backlog full, paused again) looped without ever letting the muxer send.
+   */
+  async backlogAtMost(bytes: number): Promise<void> {
+    for (;;) {
+      await this.ready()
+      if (this.stream.status !== 'open' || this.backlog <= bytes) return
+      if (this.stream.writableNeedsDrain) await drained(this.stream)
+      else await new Promise<void>((resolve) => setImmediate(resolve))
+    }
+  }
+
   /** Bytes waiting to be sent. */
   get pending(): number {
     return this.size

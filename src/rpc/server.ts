@@ -1,12 +1,10 @@
 import { MeshError } from '../errors.ts'
 import { BatchWriter } from './batch-writer.ts'
 import { encodeMessage, readMessages } from './codec.ts'
-import { drained } from './drain.ts'
 import {
   DEFAULT_CALL_TIMEOUT_MS,
   FRAME_VERSION,
   IDEMPOTENCY_WINDOW_MS,
-  MAX_ANSWER_BACKLOG_BYTES,
   MAX_CALL_TIMEOUT_MS,
   MAX_CALLS_PER_CALLER,
   MAX_CALLS_PER_STREAM,
@@ -20,6 +18,7 @@ import {
 import { type IntentContract, validateNow } from './contract.ts'
 import { DeadlineTimer } from './deadlines.ts'
 import { errorFrame, type Frame, parseFrame, type RequestFrame } from './frames.ts'
+import { CallerHoldBack } from './hold-back.ts'
 import type { CallAuthorizer, Grant, IntentHandler } from './handler.ts'
 import { IdempotencyStore, idempotencyKey } from './idempotency.ts'
 import { andThen, isThenable, type MaybePromise } from './maybe-promise.ts'
@@ -90,10 +89,8 @@ interface StreamCalls {
   /** The caller's load, shared with its other streams. */
   readonly load: CallerLoad
   idle: (() => void) | undefined
-  /** True while reading is paused for a caller that does not read its answers. */
-  paused: boolean
-  /** True while `stream.resume()` runs: it dispatches what waited, then tells yamux to send again. */
-  resuming: boolean
+  /** Stops reading the stream while its caller does not take its answers. */
+  readonly holdBack: CallerHoldBack
 }
 
 /**
@@ -184,7 +181,7 @@ export class IntentServer implements Startable {
       this.perCaller.set(peer, load)
     }
     load.streams++
-    const calls: StreamCalls = { active: new Map(), load, idle: undefined, paused: false, resuming: false }
+    const calls: StreamCalls = { active: new Map(), load, idle: undefined, holdBack: new CallerHoldBack(stream, writer, this.log) }
     const onClose = (): void => {
       for (const call of calls.active.values()) call.stop(new MeshError('CANCELLED', 'the caller went away'))
     }
@@ -242,45 +239,7 @@ export class IntentServer implements Startable {
     calls.load.running++
     this.deadlines.watch(call.deadline)
     this.runCall(stream, writer, connection, frame, call, calls)
-    // not from inside resume(): see waitForReader
-    if (writer.backlog > MAX_ANSWER_BACKLOG_BYTES && !calls.paused && !calls.resuming) this.waitForReader(stream, writer, calls)
-  }
-
-  /**
-   * Stop reading `stream` until its answers have been taken: pausing the stream stops yamux window
-   * updates, so the caller cannot send more than its current window meanwhile.
-   *
-   * libp2p's `resume()` first dispatches the requests that waited, then tells yamux to grant window
-   * again. Requests that fill the backlog again must not pause the stream from inside it: the grant
-   * that follows would undo the pause at yamux, the caller could send on while nothing reads, and the
-   * stream's read buffer would overflow (4 MiB) and reset it with every call on it. The backlog is
-   * checked again once `resume()` has returned.
-   */
-  private waitForReader(stream: Stream, writer: BatchWriter, calls: StreamCalls): void {
-    // a caller that has ended its requests (its last ones were just handed over) sends nothing more
-    if (stream.readStatus !== 'readable') return
-    this.log('caller on %s is not reading its answers (%d bytes waiting): pausing its requests', stream.id, writer.backlog)
-    calls.paused = true
-    stream.pause()
-    answersTaken(stream, writer)
-      .catch(() => {
-        // the stream closed or failed: reading ends on its own
-      })
-      .then(() => {
-        calls.paused = false
-        if (stream.status !== 'open' || stream.readStatus !== 'paused') return
-        calls.resuming = true
-        try {
-          stream.resume()
-        } finally {
-          calls.resuming = false
-        }
-        if (writer.backlog > MAX_ANSWER_BACKLOG_BYTES && stream.status === 'open') this.waitForReader(stream, writer, calls)
-      })
-      .catch((err: unknown) => {
-        // resume() sends a window update: the connection under the stream may be failing
-        stream.abort(err instanceof Error ? err : new Error(String(err)))
-      })
+    calls.holdBack.check()
   }
 
   /** Refuse a request at once when the agent is stopping or a limit is reached; undefined admits it. */
@@ -399,20 +358,5 @@ export class IntentServer implements Startable {
     if (err instanceof MeshError) return err
     this.log.error('handler of %s threw - %e', cmd, err)
     return MeshError.from(err)
-  }
-}
-
-/**
- * Resolves once at most half of {@link MAX_ANSWER_BACKLOG_BYTES} of answers wait to be sent, or the
- * stream closed. Each wait yields to I/O: a stream's `drain` hands its buffer back to the muxer only
- * in a microtask, so right after it the backlog can still be over the limit, and a resume at that
- * point paused again at once, in a loop that never let the muxer send.
- */
-async function answersTaken(stream: Stream, writer: BatchWriter): Promise<void> {
-  for (;;) {
-    await writer.ready()
-    if (stream.status !== 'open' || writer.backlog <= MAX_ANSWER_BACKLOG_BYTES / 2) return
-    if (stream.writableNeedsDrain) await drained(stream)
-    else await new Promise<void>((resolve) => setImmediate(resolve))
   }
 }
