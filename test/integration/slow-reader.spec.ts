@@ -4,6 +4,7 @@ import { MessageDecoder, NEED_MORE } from '../../src/rpc/codec.ts'
 import { drained } from '../../src/rpc/drain.ts'
 import { encodeMessage, RPC_PROTOCOL } from '../../src/rpc/index.ts'
 import { type Mesh, startMesh } from '../fixtures/mesh.ts'
+import { waitFor } from '../fixtures/wait.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 
 /** 60 KiB of args: echoed back, 70 answers fill the agent's 4 MiB backlog; `/fourfold` answers 240 KiB. */
@@ -11,14 +12,6 @@ const ARGS = new Uint8Array(60 * 1024).fill(7)
 
 /** Answer of `/big`: more than the agent's 4 MiB backlog, and two are more than that and a window. */
 const BIG_ANSWER_BYTES = 5_000_000
-
-async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 /** What the agent's end of an RPC stream told its transport (yamux: stop or start granting window). */
 interface Signal {
@@ -93,7 +86,7 @@ describe('a caller that reads its answers slowly is held back, not reset', funct
     const rtt = (connection: Connection | undefined): number =>
       (connection as unknown as { muxer?: { getRTT(): number } } | undefined)?.muxer?.getRTT() ?? -1
     const fromAgent = mesh.agent.node.getConnections(mesh.caller.node.peerId)[0]
-    await until('both ends to know the round trip', () => rtt(toAgent) > -1 && rtt(fromAgent) > -1)
+    await waitFor('both ends to know the round trip', () => rtt(toAgent) > -1 && rtt(fromAgent) > -1, 20_000)
     // yamux doubles a stream's window when its reader asks for more within four round trips; on
     // loopback that is a millisecond or so and a busy machine misses it. As on a long link, take the
     // round trip as 1 s, so that streams reach their largest window within their first megabytes
@@ -177,7 +170,7 @@ describe('a caller that reads its answers slowly is held back, not reset', funct
     look()
     try {
       await sendRequests(counted.stream, 1, calls, '/fourfold')
-      await until('every answer', () => counted.answers() === calls || counted.stream.status !== 'open')
+      await waitFor('every answer', () => counted.answers() === calls || counted.stream.status !== 'open', 20_000)
     } finally {
       watching = false
     }
@@ -193,7 +186,7 @@ describe('a caller that reads its answers slowly is held back, not reset', funct
     const counted = await openCounted(() => {})
     // read fast first: yamux grows the stream's window as far as it may go (see before())
     await sendRequests(counted.stream, 1, 300)
-    await until('the fast answers', () => counted.answers() === 300)
+    await waitFor('the fast answers', () => counted.answers() === 300, 20_000)
     // then stop reading while 100 more answers (6 MiB) come: the agent must hold them back
     counted.stream.pause()
     await sendRequests(counted.stream, 301, 400)
@@ -201,7 +194,7 @@ describe('a caller that reads its answers slowly is held back, not reset', funct
     assert.equal(counted.stream.status, 'open', 'the paused stream was not reset')
     assert.ok(counted.stream.readBufferLength <= 4 * 1024 * 1024, `${counted.stream.readBufferLength} bytes wait unread`)
     counted.stream.resume()
-    await until('the held-back answers', () => counted.answers() === 400 || counted.stream.status !== 'open')
+    await waitFor('the held-back answers', () => counted.answers() === 400 || counted.stream.status !== 'open', 20_000)
     assert.equal(counted.answers(), 400)
     assert.equal(counted.failed(), 0)
     counted.stream.abort(new Error('done'))
@@ -221,17 +214,17 @@ describe('a caller that reads its answers slowly is held back, not reset', funct
     await sendRequests(counted.stream, 1, 2, '/big')
     const agentEnd = (): Stream | undefined =>
       [...signals.last].find(([stream, signal]) => stream.status === 'open' && signal === 'pause')?.[0]
-    await until('the agent to hold the caller back', () => agentEnd() !== undefined)
+    await waitFor('the agent to hold the caller back', () => agentEnd() !== undefined, 20_000)
     const held = agentEnd()!
     // two more wait in the agent's paused stream, then the caller is done sending
     await sendRequests(counted.stream, 3, 4, '/big')
     const closed = counted.stream.close()
-    await until('the end of requests to reach the agent', () => held.remoteWriteStatus === 'closed')
+    await waitFor('the end of requests to reach the agent', () => held.remoteWriteStatus === 'closed', 20_000)
     assert.equal(held.readStatus, 'paused', 'the last requests wait in the paused stream')
     // reading again drains the agent, which resumes, finds the caller's end of requests behind
     // the last two, and their answers are over the backlog again
     counted.stream.resume()
-    await until('all four answers', () => counted.answers() === 4 || counted.stream.status !== 'open')
+    await waitFor('all four answers', () => counted.answers() === 4 || counted.stream.status !== 'open', 20_000)
     assert.equal(counted.answers(), 4)
     assert.equal(counted.failed(), 0)
     await closed
