@@ -25,6 +25,7 @@ import { type BenchAuthority, createBenchAuthority } from './lib/authority.ts'
 import { haltPollSwitch, pollStateUs, readIdlePolicy } from './lib/idle-poll.ts'
 import { machine } from './lib/machine.ts'
 import { ensureNatsServer, type NatsServer, startNatsServer } from './lib/nats-server.ts'
+import { type BenchNetns, createBenchNetns, NETNS_PUBLIC_IP6 } from './lib/netns.ts'
 import { killAll, type PartyHandle, startParty } from './lib/proc.ts'
 import { runAuthCost, runCapacity, type ScenarioEnv } from './lib/scenarios.ts'
 import { createSelfSignedCert, type SelfSignedCert } from './lib/self-signed-cert.ts'
@@ -149,8 +150,11 @@ interface SystemSpec {
   driver: string
   /** npm packages the system needs (checked before it runs; skipped when missing). */
   packages?: string[]
-  /** Start the server side; returns the caller's target and what to stop afterwards. */
-  start(ctx: Context): Promise<{ target: Record<string, unknown>; stop: () => Promise<void> }>
+  /**
+   * Start the server side; returns the caller's target, what to stop afterwards and, for a system
+   * whose parties share a network namespace, the namespace the caller runs in.
+   */
+  start(ctx: Context): Promise<{ target: Record<string, unknown>; stop: () => Promise<void>; callerNetns?: string }>
   cold?: boolean
 }
 
@@ -211,6 +215,43 @@ const systems: SystemSpec[] = [
     driver: 'agentmesh',
     cold: true,
     start: (ctx) => agentSystem(ctx, 'direct', 'acme/bench/direct', 'direct')
+  },
+  {
+    id: 'agentmesh-upgraded',
+    label: 'agentmesh direct after DCUtR upgrade, TCP',
+    group: 'agentmesh',
+    driver: 'agentmesh',
+    async start(ctx) {
+      // DCUtR dials only public addresses: relay, agent and caller share a namespace whose loopback
+      // has one (bench/lib/netns.ts); the caller announces it, the agent dials it back
+      let netns: BenchNetns
+      try {
+        netns = createBenchNetns()
+      } catch (err) {
+        throw new Skip(`DCUtR needs a network namespace here: ${(err as Error).message}`)
+      }
+      const relay = await startParty('relay-upgraded', 'relay.ts', [ctx.authority.did], { verbose, netns: netns.name })
+      const agent = await startAgent({
+        authority: ctx.authority,
+        relay,
+        mode: 'tcp',
+        name: 'acme/bench/upgraded',
+        verbose,
+        nodeFlags: flags('agent-upgraded'),
+        netns: netns.name
+      }).catch(async (err: unknown) => {
+        await relay.stop()
+        throw err
+      })
+      return {
+        target: { ...agent.target, announce: `/ip6/${NETNS_PUBLIC_IP6}/tcp/${UPGRADED_CALLER_PORT}` },
+        callerNetns: netns.name,
+        async stop() {
+          await stopParties(agent, relay)
+          netns.remove()
+        }
+      }
+    }
   },
   {
     id: 'libp2p-stream',
@@ -292,6 +333,9 @@ const systems: SystemSpec[] = [
 
 class Skip extends Error {}
 
+/** The port the upgraded system's caller listens on and announces (alone in its namespace). */
+const UPGRADED_CALLER_PORT = 4001
+
 function missingPackages(packages: string[] = []): string[] {
   return packages.filter((pkg) => {
     try {
@@ -370,13 +414,14 @@ async function startSystem(spec: SystemSpec, ctx: Context): Promise<LiveSystem |
   if (missing.length > 0) {
     return { ...result, status: 'skipped', note: `package not installed: ${missing.join(', ')}` }
   }
-  let server: { target: Record<string, unknown>; stop: () => Promise<void> } | undefined
+  let server: Awaited<ReturnType<SystemSpec['start']>> | undefined
   let caller: PartyHandle | undefined
   try {
     server = await spec.start(ctx)
     caller = await startParty(`caller-${spec.id}`, 'caller.ts', [spec.driver], {
       verbose,
-      nodeFlags: spec.group === 'agentmesh' ? flags(`caller-${spec.id}`) : []
+      nodeFlags: spec.group === 'agentmesh' ? flags(`caller-${spec.id}`) : [],
+      ...(server.callerNetns === undefined ? {} : { netns: server.callerNetns })
     })
     const connected = await caller.request<{ path: string }>('connect', { target: server.target }, 60_000)
     result.path = connected.path

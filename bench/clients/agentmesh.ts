@@ -1,6 +1,8 @@
-// agentmesh callers: relayed (the relay address given is WebSockets or TCP) or direct (the caller
+// agentmesh callers: relayed (the relay address given is WebSockets or TCP), direct (the caller
 // dials the agent's own TCP address first; libp2p then prefers that direct connection when the call
-// dials the agent's circuit address, so the call by name goes direct without any API change).
+// dials the agent's circuit address, so the call by name goes direct without any API change), or
+// upgraded (the caller listens on and announces a public address; its first call goes through the
+// relay, the agent's DCUtR dials it back, and the calls after it take the direct connection).
 import { multiaddr } from '@multiformats/multiaddr'
 import { type Agent, createAgent, loadTokens } from 'agentmesh'
 import { loadKey } from 'agentmesh/identity'
@@ -8,6 +10,8 @@ import { SMALL_OBJECT } from '../lib/wire.ts'
 import { type BenchClient, type ColdSample, field, type SystemDriver } from './types.ts'
 
 const TIMEOUT = { timeout: 60_000 }
+/** How long an upgraded caller waits for DCUtR to replace the relayed connection. */
+const UPGRADE_WAIT_MS = 15_000
 
 /**
  * A caller trusting the bench authority (to resolve names) and holding the delegations of the proof
@@ -15,11 +19,13 @@ const TIMEOUT = { timeout: 60_000 }
  */
 export async function connectCaller(target: Record<string, unknown>): Promise<Agent> {
   const proofFile = target.proofFile
+  const announce = target.announce
   const caller = await createAgent({
     relays: [field(target, 'relay')],
     identity: await loadKey(field(target, 'keyFile')),
     proofs: typeof proofFile === 'string' ? await loadTokens(proofFile) : [],
-    trust: { acme: field(target, 'authority') }
+    trust: { acme: field(target, 'authority') },
+    ...(typeof announce === 'string' ? { libp2p: { addresses: { listen: [announce], appendAnnounce: [announce] } } } : {})
   })
   const direct = target.direct
   if (typeof direct === 'string') await caller.node.dial(multiaddr(direct))
@@ -30,6 +36,26 @@ async function echoOnce(caller: Agent, name: string, signed = false): Promise<vo
   const options = signed ? { ...TIMEOUT, signed } : TIMEOUT
   const result = await caller.call<{ text: string }>(name, '/bench/echo', SMALL_OBJECT, options)
   if (result.text.length !== SMALL_OBJECT.text.length) throw new Error('echo returned something else')
+}
+
+/**
+ * Make the first call (through the relay), then wait until every connection to `peer` is direct:
+ * DCUtR on the agent, which took the relayed connection in, dials the caller's announced address.
+ * Returns the ms from the first result to the upgrade.
+ */
+async function awaitUpgrade(caller: Agent, name: string, peer: string): Promise<number> {
+  const toPeer = () => caller.node.getConnections().filter((c) => c.remotePeer.toString() === peer)
+  const relayed = (): boolean => toPeer().some((c) => c.remoteAddr.toString().includes('/p2p-circuit'))
+  await echoOnce(caller, name)
+  if (!relayed()) throw new Error(`the first call did not go through the relay: ${describePath(caller, peer)}`)
+  const t0 = performance.now()
+  for (;;) {
+    if (toPeer().length > 0 && !relayed()) return performance.now() - t0
+    if (performance.now() - t0 > UPGRADE_WAIT_MS) {
+      throw new Error(`DCUtR did not upgrade within ${UPGRADE_WAIT_MS} ms: ${describePath(caller, peer)}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
 }
 
 /** The connections from `caller` to `peer`, described. */
@@ -50,6 +76,7 @@ export const driver: SystemDriver = {
     const name = field(target, 'name')
     const peer = field(target, 'peerId')
     const caller = await connectCaller(target)
+    const upgradedAfter = typeof target.announce === 'string' ? await awaitUpgrade(caller, name, peer) : undefined
     // `signed`: each call carries a fully signed UCAN invocation instead of a chain reference
     const signed = target.signed === true
     const client: BenchClient = {
@@ -58,7 +85,10 @@ export const driver: SystemDriver = {
         const result = await caller.call<Uint8Array>(name, '/bench/blob', { size }, TIMEOUT)
         return result.byteLength
       },
-      path: () => describePath(caller, peer),
+      path: () =>
+        upgradedAfter === undefined
+          ? describePath(caller, peer)
+          : `${describePath(caller, peer)}, upgraded by DCUtR ${upgradedAfter.toFixed(0)} ms after the first relayed result`,
       close: () => caller.stop()
     }
     return client

@@ -14,6 +14,8 @@ export interface AgentSpec {
   auth?: Auth
   verbose?: boolean
   nodeFlags?: string[]
+  /** Run the agent inside this network namespace (with its relay). */
+  netns?: string
 }
 
 export interface StartedAgent {
@@ -46,7 +48,11 @@ export async function startAgent(spec: AgentSpec): Promise<StartedAgent> {
       identity.proofFile,
       auth === 'open' ? 'open' : 'ucan'
     ],
-    { verbose: spec.verbose ?? false, nodeFlags: spec.nodeFlags ?? [] }
+    {
+      verbose: spec.verbose ?? false,
+      nodeFlags: spec.nodeFlags ?? [],
+      ...(spec.netns === undefined ? {} : { netns: spec.netns })
+    }
   )
   const peerId = String(party.info.peerId)
   const direct = (party.info.direct as string[] | undefined)?.find((a) => a.includes('/tcp/'))

@@ -38,6 +38,8 @@ export interface StartOptions {
   readyTimeoutMs?: number
   /** Print the party's stderr (always printed when it fails to start). */
   verbose?: boolean
+  /** Run the party inside this network namespace (`ip netns exec`, which execs Node: same pid). */
+  netns?: string
 }
 
 /** Start the party script `file` (a path relative to bench/parties/) with positional `args`. */
@@ -48,13 +50,9 @@ export async function startParty(
   options: StartOptions = {}
 ): Promise<PartyHandle> {
   const script = fileURLToPath(new URL(`../parties/${file}`, import.meta.url))
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, ...(options.nodeFlags ?? []), script, ...args],
-    {
-      stdio: ['pipe', 'pipe', 'pipe']
-    }
-  )
+  const node = [process.execPath, ...process.execArgv, ...(options.nodeFlags ?? []), script, ...args]
+  const argv = options.netns === undefined ? node : ['ip', 'netns', 'exec', options.netns, ...node]
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] })
   live.add(child)
   child.stdin!.on('error', () => {}) // a party that died is reported by its exit, not by EPIPE
   const stderr: string[] = []
