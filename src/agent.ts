@@ -33,6 +33,7 @@ import {
   type MaybePromise,
   toCallStream
 } from './rpc/index.ts'
+import { callsInFlightOn } from './rpc/client.ts'
 import type {
   Agent,
   AgentCallContext,
@@ -86,11 +87,15 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const signer = toSigner(options.identity)
   const presenter = new CapabilityPresenter(signer, options.proofs ?? [])
   // the keeper calls back after each new reservation (restart, failover): publish the new addresses
-  const hook: { onReservation: () => Promise<void> } = { onReservation: async () => {} }
+  const hook: { onReservation: () => Promise<void>; callsOn: (connection: Connection) => number } = {
+    onReservation: async () => {},
+    callsOn: () => 0
+  }
   const node = await createAgentNode({
     relays: name === undefined ? [] : relays,
     privateKey: signer.toPrivateKey(),
     keeper: { ...options.keeper, onReservation: () => hook.onReservation() },
+    callsOn: (connection) => hook.callsOn(connection),
     ...(options.directUpgrade === undefined ? {} : { directUpgrade: options.directUpgrade }),
     libp2p: { ...options.libp2p, start: false }
   })
@@ -108,6 +113,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
           ...(options.revoked === undefined ? {} : { revoked: options.revoked })
         }))
   const server = new IntentServer({ registrar: node, logger: node.logger }, { authorizer, ...options.limits })
+  // a relayed connection DCUtR replaced closes once the calls on it, served and made, are over
+  hook.callsOn = (connection) => server.callsOn(connection) + callsInFlightOn(connection)
   const dial = (addr: string, opts?: { signal?: AbortSignal }): Promise<Connection> => node.dial(multiaddr(addr), opts)
   const resolver = new NameResolver(
     { dial, log: node.logger.forComponent('agentmesh:resolver') },

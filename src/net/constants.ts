@@ -51,6 +51,15 @@ export const AGENT_PING_INTERVAL_MS = 60_000
  */
 export const IDENTIFY_DELAY_MS = 100
 
+/**
+ * A relayed connection DCUtR replaced is closed once it has carried no call for this long, in ms:
+ * long enough for a request already on its way over it to land (a few round trips).
+ */
+export const DRAIN_QUIET_MS = 250
+
+/** How often a relayed connection waiting to close is checked for calls in flight, in ms. */
+export const DRAIN_POLL_MS = 50
+
 /** The multistream-select protocol id, the first line each side of a new stream sends. */
 export const MULTISTREAM_PROTOCOL_ID = '/multistream/1.0.0'
 

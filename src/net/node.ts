@@ -1,5 +1,4 @@
 import { circuitRelayServer, circuitRelayTransport, RELAY_V2_HOP_CODEC, RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2'
-import { dcutr } from '@libp2p/dcutr'
 import type { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
@@ -17,9 +16,10 @@ import {
   RESERVATION_CONCURRENCY,
   RESERVATION_TIMEOUT_MS
 } from './constants.ts'
-import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { Connection, PeerId, PrivateKey } from '@libp2p/interface'
 import { fixConnectionListing } from './connection-listing.ts'
 import { deferredIdentify } from './deferred-identify.ts'
+import { drainingDcutr } from './draining-dcutr.ts'
 import { encryptOutboundEarly } from './early-encryption.ts'
 import { openEarly } from './early-select.ts'
 import { recordPeersLater } from './peer-store-later.ts'
@@ -87,6 +87,13 @@ export interface AgentNodeOptions {
    * @default true
    */
   directUpgrade?: boolean
+  /**
+   * Calls in flight on a connection, both ways. A relayed connection DCUtR replaced is closed once
+   * this has counted none on it for a moment, so that the calls running on it finish there.
+   *
+   * @default none counted: the relayed connection closes a moment after the upgrade
+   */
+  callsOn?: (connection: Connection) => number
   /**
    * Extra libp2p options merged over the defaults. `transports`, when given, replaces WebSockets and
    * TCP (the circuit relay transport is always added).
@@ -180,7 +187,7 @@ export async function createAgentNode(options: AgentNodeOptions): Promise<Libp2p
     addresses: { ...extra.addresses },
     services: {
       identify: deferredIdentify(),
-      ...(options.directUpgrade === false ? {} : { dcutr: dcutr() }),
+      ...(options.directUpgrade === false ? {} : { dcutr: drainingDcutr(options.callsOn ?? (() => 0)) }),
       ...(options.relays.length === 0 ? {} : { relayKeeper: relayKeeper({ relays: options.relays, ...options.keeper }) }),
       ...extra.services
     }

@@ -2,9 +2,13 @@ import type { Connection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from 'libp2p'
 
+const relayed = (connection: Connection): boolean => connection.remoteAddr.toString().includes('/p2p-circuit')
+
 /**
  * Connections to named peers, by PeerId string: the open one is reused without scanning the node's
- * connections on every call, and concurrent dials to one peer share one dial.
+ * connections on every call, and concurrent dials to one peer share one dial. When a direct
+ * connection opens to a peer reached through a relay (a DCUtR upgrade, in either direction), new
+ * calls take it; the relayed one is left to the calls still running on it.
  */
 export class PeerDialer {
   private readonly node: Libp2p
@@ -13,6 +17,13 @@ export class PeerDialer {
 
   constructor(node: Libp2p) {
     this.node = node
+    node.addEventListener('connection:open', (evt) => {
+      const connection = evt.detail
+      if (relayed(connection)) return
+      const peer = connection.remotePeer.toString()
+      const known = this.open.get(peer)
+      if (known !== undefined && relayed(known)) this.open.set(peer, connection)
+    })
   }
 
   /** The open connection to `peer` in use, if there is one. */

@@ -180,6 +180,13 @@ export function readySharedStream(connection: Connection): SharedCallStream | un
   return undefined
 }
 
+/** Calls pending on the shared call streams of `connection`. */
+export function sharedStreamCalls(connection: Connection): number {
+  let calls = 0
+  for (const stream of channels.get(connection)?.streams ?? []) calls += stream.load
+  return calls
+}
+
 /** A shared call stream on `connection` that can take one more call, opened when there is none. */
 export async function sharedStreamFor(
   connection: Connection,

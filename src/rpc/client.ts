@@ -1,7 +1,14 @@
 import { pipe } from 'it-pipe'
 import { MeshError } from '../errors.ts'
 import { newStreamEarly } from '../net/early-select.ts'
-import { type CallFields, type CallWaiting, readySharedStream, type SharedCallStream, sharedStreamFor } from './channel.ts'
+import {
+  type CallFields,
+  type CallWaiting,
+  readySharedStream,
+  type SharedCallStream,
+  sharedStreamCalls,
+  sharedStreamFor
+} from './channel.ts'
 import { decodeMessages, writeMessage } from './codec.ts'
 import {
   DEFAULT_CALL_TIMEOUT_MS,
@@ -70,13 +77,34 @@ export function callOnConnection(
   const waiting: CallWaiting = { signal: options.signal, onProgress: options.onProgress }
   // the common case: a shared stream is open and has room, and the call starts without waiting
   const shared = readySharedStream(connection)
-  if (shared === undefined) return callOnNewSharedStream(connection, cmd, args, fields, options, waiting)
+  if (shared === undefined) return counted(connection, callOnNewSharedStream(connection, cmd, args, fields, options, waiting))
   try {
-    return shared.start(cmd, args, fields, SHARED_STREAM_MAX_REQUEST_BYTES, waiting) ?? callOnOwnStream(connection, cmd, args, fields, options)
+    return (
+      shared.start(cmd, args, fields, SHARED_STREAM_MAX_REQUEST_BYTES, waiting) ??
+      counted(connection, callOnOwnStream(connection, cmd, args, fields, options))
+    )
   } catch (err) {
     // arguments that cannot be encoded: the caller gets a rejected promise, as from any other failure
     return Promise.reject(err as Error)
   }
+}
+
+/** Calls on each connection that are not pending on a shared stream: waiting for one to open, or on a stream of their own. */
+const elsewhere = new WeakMap<Connection, number>()
+
+/** `call`, counted among the calls on `connection` until it settles. */
+function counted(connection: Connection, call: Promise<unknown>): Promise<unknown> {
+  elsewhere.set(connection, (elsewhere.get(connection) ?? 0) + 1)
+  return call.finally(() => {
+    const left = (elsewhere.get(connection) ?? 1) - 1
+    if (left === 0) elsewhere.delete(connection)
+    else elsewhere.set(connection, left)
+  })
+}
+
+/** Calls this node has in flight on `connection`, waiting for their results. */
+export function callsInFlightOn(connection: Connection): number {
+  return sharedStreamCalls(connection) + (elsewhere.get(connection) ?? 0)
 }
 
 /** Open (or wait for) a shared stream on `connection`, then run the call on it. */

@@ -115,6 +115,8 @@ export class IntentServer implements Startable {
   private readonly inflight = new Set<RunningCall>()
   /** Calls running per caller (PeerId), shared by the caller's streams; removed with its last stream. */
   private readonly perCaller = new Map<string, CallerLoad>()
+  /** The calls of each connection's streams being served. */
+  private readonly byConnection = new WeakMap<Connection, Set<StreamCalls>>()
   private readonly deadlines = new DeadlineTimer<RunningCall>(
     () => this.inflight,
     (call) => call.stop(deadlineExceeded(call))
@@ -145,6 +147,13 @@ export class IntentServer implements Startable {
   /** Calls running now. */
   get inflightCount(): number {
     return this.inflight.size
+  }
+
+  /** Calls running now that came over `connection`. */
+  callsOn(connection: Connection): number {
+    let running = 0
+    for (const calls of this.byConnection.get(connection) ?? []) running += calls.active.size
+    return running
   }
 
   async start(): Promise<void> {
@@ -182,6 +191,12 @@ export class IntentServer implements Startable {
     }
     load.streams++
     const calls: StreamCalls = { active: new Map(), load, idle: undefined, holdBack: new CallerHoldBack(stream, writer, this.log) }
+    let served = this.byConnection.get(connection)
+    if (served === undefined) {
+      served = new Set()
+      this.byConnection.set(connection, served)
+    }
+    served.add(calls)
     const onClose = (): void => {
       for (const call of calls.active.values()) call.stop(new MeshError('CANCELLED', 'the caller went away'))
     }
@@ -203,6 +218,7 @@ export class IntentServer implements Startable {
       })
     }
     stream.removeEventListener('close', onClose)
+    served.delete(calls)
     if (--load.streams === 0 && load.running === 0) this.perCaller.delete(peer)
     await writer.ready().catch(() => {})
     if (stream.status === 'open') await stream.close().catch(() => {})

@@ -20,6 +20,8 @@ const REQUIRE_DCUTR = process.env.AGENTMESH_REQUIRE_DCUTR !== '0'
 const RELAY_PORTS = { a: 4001, b: 4002 }
 const PUNCH_PORT = 4200
 const PUBLIC_PORT = 4100
+/** A call long enough to be in flight on the relayed connection when DCUtR replaces it. */
+const SLOW_CALL_MS = 1_500
 const EDGES = ['one', 'two', 'punch', 'direct'] as const
 
 type Ready = { peerId: string; addrs: string[]; reserved?: string[]; listen?: string[] }
@@ -34,8 +36,8 @@ async function probe(ns: string, host: string, port: number, timeoutMs = 2_000):
   return await p.next((m) => m.result !== undefined, timeoutMs + 10_000)
 }
 
-async function call(orch: Party, name: string, args: unknown, timeout = 5_000): Promise<PartyMessage> {
-  return await orch.request({ call: { name, intent: '/echo', args, timeout } }, timeout + 5_000)
+async function call(orch: Party, name: string, args: unknown, timeout = 5_000, intent = '/echo'): Promise<PartyMessage> {
+  return await orch.request({ call: { name, intent, args, timeout } }, timeout + 5_000)
 }
 
 async function connectionsTo(orch: Party, peer: string): Promise<Connections['connections']> {
@@ -280,7 +282,7 @@ describe('NAT topology (Linux network namespaces, veth, iptables MASQUERADE): ag
       await Promise.all([edge.kill('SIGTERM'), orch.kill('SIGTERM')])
     })
 
-    it('edge behind NAT, orchestrator with a public address: DCUtR moves the calls to a direct connection and the relay leaves the data path', async function () {
+    it('edge behind NAT, orchestrator with a public address: DCUtR moves the calls to a direct connection, a call in flight on the relayed one finishes, and the relay leaves the data path', async function () {
       const ip = topo!.ip
       const publicAddr = `/ip6/${ip.opub6}/tcp/${PUBLIC_PORT}`
       const edge = startEdge('direct', [live()], ['--dcutr', DCUTR_MODULE], debug)
@@ -296,13 +298,21 @@ describe('NAT topology (Linux network namespaces, veth, iptables MASQUERADE): ag
       }
       const first = await call(orch, 'acme/edge/direct', 'relayed first')
       assert.equal(first.ok, 'relayed first', JSON.stringify(first))
+      // threat: an upgrade that closes the relayed connection under a call kills the call (UNAVAILABLE);
+      // this one starts on the relayed connection and is still running when the direct one comes up
+      const slow = call(orch, 'acme/edge/direct', { ms: SLOW_CALL_MS, echo: 'across the upgrade' }, 10_000, '/slow')
       const started = Date.now()
       let toEdge = await connectionsTo(orch, edgeReady.peerId)
+      let directAt: number | undefined
       while (!(toEdge.length > 0 && toEdge.every((c) => c.direct)) && Date.now() - started < 8_000) {
         await sleep(100)
         toEdge = await connectionsTo(orch, edgeReady.peerId)
+        if (directAt === undefined && toEdge.some((c) => c.direct)) directAt = Date.now() - started
       }
       const took = Date.now() - started
+      const across = await slow
+      assert.equal(across.ok, 'across the upgrade', JSON.stringify(across))
+      assert.ok(directAt !== undefined && directAt < SLOW_CALL_MS, `the direct connection came up while the slow call ran (after ${directAt} ms)`)
       for (const line of dcutrLog(edge).slice(0, 4)) console.info(`        edge dcutr: ${line}`)
       assert.ok(toEdge.length > 0 && toEdge.every((c) => c.direct), `only direct connections to the edge: ${JSON.stringify(toEdge)}`)
       // the edge dialled out through its NAT: the orchestrator sees the NAT's public address
@@ -315,7 +325,7 @@ describe('NAT topology (Linux network namespaces, veth, iptables MASQUERADE): ag
       relays.b = undefined
       const without = await call(orch, 'acme/edge/direct', 'no relay')
       assert.equal(without.ok, 'no relay', JSON.stringify(without))
-      const report = `upgraded ${took} ms after the first call to ${toEdge[0]!.addr.split('/p2p/')[0]!}; calls work with every relay killed`
+      const report = `direct ${directAt} ms after the first call, to ${toEdge[0]!.addr.split('/p2p/')[0]!}; relayed connection closed after the ${SLOW_CALL_MS} ms call in flight on it finished (${took} ms); calls work with every relay killed`
       console.info(`      DIRECT UPGRADE (DCUtR): ${report}`)
       this.test!.title += ` → ${report}`
     })

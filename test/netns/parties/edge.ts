@@ -1,7 +1,7 @@
 // An edge agent behind NAT:
 //   edge.ts --name <name> --relays <a,b> --key <file> --proofs <file> --trust <authority did> [--dcutr <module>|builtin] [--listen <ma>] [--announce <ma>]
 // Holds its naming right (`--proofs`, saved with saveTokens) for its key (`--key`, saved with
-// saveKey); serves /echo and /whoami; reports its built-in relay keeper's events as JSON lines.
+// saveKey); serves /echo, /slow (`{ ms, echo }`: answers `echo` after `ms`) and /whoami; reports its built-in relay keeper's events as JSON lines.
 import { allowAuthenticatedPeers, createAgent, loadTokens } from 'agentmesh'
 import { loadKey } from 'agentmesh/identity'
 import { emit, flags, required, stopOn } from './lines.ts'
@@ -30,6 +30,10 @@ for (const type of ['relay:connected', 'relay:disconnected', 'reservation:renewe
   keeper.addEventListener(type, (evt) => emit({ event: type, at: Date.now(), ...evt.detail }))
 }
 agent.handle('/echo', (x: unknown) => x)
+agent.handle('/slow', async (x: { ms: number; echo: unknown }) => {
+  await new Promise((resolve) => setTimeout(resolve, x.ms))
+  return x.echo
+})
 agent.handle('/whoami', () => ({ peer: agent.peerId, relays: keeper.reserved }))
 emit({
   ready: {
