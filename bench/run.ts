@@ -230,7 +230,12 @@ const systems: SystemSpec[] = [
       } catch (err) {
         throw new Skip(`DCUtR needs a network namespace here: ${(err as Error).message}`)
       }
-      const relay = await startParty('relay-upgraded', 'relay.ts', [ctx.authority.did], { verbose, netns: netns.name })
+      const relay = await startParty('relay-upgraded', 'relay.ts', [ctx.authority.did], { verbose, netns: netns.name }).catch(
+        (err: unknown) => {
+          netns.remove()
+          throw err
+        }
+      )
       const agent = await startAgent({
         authority: ctx.authority,
         relay,
@@ -241,6 +246,7 @@ const systems: SystemSpec[] = [
         netns: netns.name
       }).catch(async (err: unknown) => {
         await relay.stop()
+        netns.remove()
         throw err
       })
       return {
@@ -624,6 +630,12 @@ async function runSystems(selected: SystemSpec[], ctx: Context, deadline: number
         })
     }
     const rounds = await runRounds(systems, deadline)
+    // a path that changed during the rounds (a connection lost and dialled again, through the relay
+    // or not) would leave the row's path wrong: say so
+    for (const system of running(systems)) {
+      const after = await system.caller.request<{ path: string }>('path').catch((err: unknown) => ({ path: firstLine(err) }))
+      if (after.path !== system.result.path) addNote(system.result, `path after the rounds: ${after.path}`)
+    }
     if (rounds < config.reps) {
       const note = `time budget reached: ${rounds} of ${config.reps} rounds complete`
       for (const s of running(systems)) addNote(s.result, note)

@@ -39,19 +39,38 @@ async function echoOnce(caller: Agent, name: string, signed = false): Promise<vo
 }
 
 /**
- * Make the first call (through the relay), then wait until every connection to `peer` is direct:
- * DCUtR on the agent, which took the relayed connection in, dials the caller's announced address.
- * Returns the ms from the first result to the upgrade.
+ * Make the first call (through the relay), then wait until the connection to `peer` is direct and
+ * the relayed one has closed: DCUtR on the agent, which took the relayed connection in, dials the
+ * caller's announced address (once identify has run, 100 ms after the connection opened), and the
+ * relayed connection closes once no call has used it for a moment. Describes both times, in ms
+ * from the first result.
  */
-async function awaitUpgrade(caller: Agent, name: string, peer: string): Promise<number> {
+async function awaitUpgrade(caller: Agent, name: string, peer: string): Promise<string> {
+  const isRelayed = (addr: string): boolean => addr.includes('/p2p-circuit')
   const toPeer = () => caller.node.getConnections().filter((c) => c.remotePeer.toString() === peer)
-  const relayed = (): boolean => toPeer().some((c) => c.remoteAddr.toString().includes('/p2p-circuit'))
-  await echoOnce(caller, name)
-  if (!relayed()) throw new Error(`the first call did not go through the relay: ${describePath(caller, peer)}`)
+  const direct = (): boolean => toPeer().some((c) => !isRelayed(c.remoteAddr.toString()))
+  const relayed = (): boolean => toPeer().some((c) => isRelayed(c.remoteAddr.toString()))
+  let directBefore = false
+  const watch = (): void => {
+    directBefore ||= direct()
+  }
+  caller.node.addEventListener('connection:open', watch)
+  try {
+    await echoOnce(caller, name)
+  } finally {
+    caller.node.removeEventListener('connection:open', watch)
+  }
+  if (directBefore || direct()) return 'upgraded by DCUtR before the first result'
+  if (!relayed()) throw new Error(`the first call went neither direct nor through the relay: ${describePath(caller, peer)}`)
   const t0 = performance.now()
+  let directAfter: number | undefined
   for (;;) {
-    if (toPeer().length > 0 && !relayed()) return performance.now() - t0
-    if (performance.now() - t0 > UPGRADE_WAIT_MS) {
+    const now = performance.now() - t0
+    if (directAfter === undefined && direct()) directAfter = now
+    if (directAfter !== undefined && !relayed()) {
+      return `upgraded by DCUtR ${directAfter.toFixed(0)} ms after the first relayed result, relayed connection closed after ${now.toFixed(0)} ms`
+    }
+    if (now > UPGRADE_WAIT_MS) {
       throw new Error(`DCUtR did not upgrade within ${UPGRADE_WAIT_MS} ms: ${describePath(caller, peer)}`)
     }
     await new Promise((resolve) => setTimeout(resolve, 5))
@@ -76,7 +95,7 @@ export const driver: SystemDriver = {
     const name = field(target, 'name')
     const peer = field(target, 'peerId')
     const caller = await connectCaller(target)
-    const upgradedAfter = typeof target.announce === 'string' ? await awaitUpgrade(caller, name, peer) : undefined
+    const upgrade = typeof target.announce === 'string' ? await awaitUpgrade(caller, name, peer) : undefined
     // `signed`: each call carries a fully signed UCAN invocation instead of a chain reference
     const signed = target.signed === true
     const client: BenchClient = {
@@ -85,10 +104,7 @@ export const driver: SystemDriver = {
         const result = await caller.call<Uint8Array>(name, '/bench/blob', { size }, TIMEOUT)
         return result.byteLength
       },
-      path: () =>
-        upgradedAfter === undefined
-          ? describePath(caller, peer)
-          : `${describePath(caller, peer)}, upgraded by DCUtR ${upgradedAfter.toFixed(0)} ms after the first relayed result`,
+      path: () => (upgrade === undefined ? describePath(caller, peer) : `${describePath(caller, peer)} (${upgrade})`),
       close: () => caller.stop()
     }
     return client

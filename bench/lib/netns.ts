@@ -4,7 +4,8 @@
 // machine's loopback a relayed connection is never upgraded. The namespace's own loopback carries,
 // besides 127.0.0.1, an address from the IPv6 documentation prefix 3fff::/20 (RFC 9637), which
 // isPrivate does not list: a caller that announces it can be dialled back directly. Traffic to it
-// never leaves the namespace, and the machine's own interfaces are not touched.
+// never leaves the namespace, and the machine's own interfaces are not touched (the first
+// `ip netns add` on a machine makes /run/netns a shared mount point, and it stays one).
 import { execFileSync } from 'node:child_process'
 
 /** The documentation address the namespace's loopback carries. */
@@ -44,7 +45,8 @@ export function createBenchNetns(): BenchNetns {
   for (const line of list.split('\n')) {
     const name = line.split(' ')[0] ?? ''
     const owner = Number(name.slice(PREFIX.length))
-    if (name.startsWith(PREFIX) && Number.isInteger(owner) && !alive(owner)) ip('netns', 'del', name)
+    // an owner that is gone, or this process's own pid left by an earlier process that had it
+    if (name.startsWith(PREFIX) && Number.isInteger(owner) && (owner === process.pid || !alive(owner))) ip('netns', 'del', name)
   }
   const name = `${PREFIX}${process.pid}`
   let removed = false
