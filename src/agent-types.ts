@@ -60,7 +60,10 @@ export interface AgentOptions {
    * to the direct connection and the relay leaves the data path. With TCP this works when one side
    * has a public address it announces (for example an orchestrator given
    * `libp2p: { addresses: { listen: [addr], appendAnnounce: [addr] } }`); between two NATs calls stay
-   * relayed. Either way calls are authorized on the caller's identity, whatever the path.
+   * relayed. Either way calls are authorized on the caller's identity, whatever the path. New calls
+   * take the direct connection as soon as it opens; calls already running on the relayed one finish
+   * there, and it closes once it has been idle for 2 s. A `dcutr` service of your own in
+   * `libp2p.services` replaces agentmesh's, and closes the relayed connection at once.
    *
    * @default true
    */

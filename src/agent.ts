@@ -18,7 +18,6 @@ import {
   ucanAuthorizer
 } from './policy/index.ts'
 import {
-  andThen,
   answerCard,
   commandOf,
   buildCard,
@@ -30,10 +29,11 @@ import {
   type IntentContract,
   type IntentHandler,
   IntentServer,
+  isThenable,
   type MaybePromise,
   toCallStream
 } from './rpc/index.ts'
-import { callsInFlightOn } from './rpc/client.ts'
+import { callsInFlightOn, countedOn } from './rpc/client.ts'
 import type {
   Agent,
   AgentCallContext,
@@ -198,21 +198,22 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     try {
       const intent = commandOf(contract)
       const { record, connection } = reachable(target) ?? (await reach(target, deadlineSignal()))
-      const once = (): MaybePromise<unknown> =>
-        andThen(
-          presenter.authFor(connection, intent, args, {
-            audience: audienceOf(record),
-            ...(callOptions.signed === undefined ? {} : { signed: callOptions.signed }),
-            ...(callOptions.proofs === undefined ? {} : { extra: callOptions.proofs })
-          }),
-          (auth) =>
-            callOnConnection(connection, intent, args, {
-              ...callOptions,
-              timeout: Math.max(0, deadline - Date.now()),
-              ...(auth === undefined ? {} : { auth }),
-              ...(onProgress === undefined ? {} : { onProgress })
-            })
-        )
+      const once = (): MaybePromise<unknown> => {
+        const auth = presenter.authFor(connection, intent, args, {
+          audience: audienceOf(record),
+          ...(callOptions.signed === undefined ? {} : { signed: callOptions.signed }),
+          ...(callOptions.proofs === undefined ? {} : { extra: callOptions.proofs })
+        })
+        const run = (presented: unknown): Promise<unknown> =>
+          callOnConnection(connection, intent, args, {
+            ...callOptions,
+            timeout: Math.max(0, deadline - Date.now()),
+            ...(presented === undefined ? {} : { auth: presented }),
+            ...(onProgress === undefined ? {} : { onProgress })
+          })
+        // a call waiting for its capability (a signature) already counts as a call on the connection
+        return isThenable(auth) ? countedOn(connection, Promise.resolve(auth).then(run)) : run(auth)
+      }
       try {
         return await once()
       } catch (err) {

@@ -53,12 +53,17 @@ export const IDENTIFY_DELAY_MS = 100
 
 /**
  * A relayed connection DCUtR replaced is closed once it has carried no call for this long, in ms:
- * long enough for a request already on its way over it to land (a few round trips).
+ * long enough for a request already on its way over it to land, on a distant relay too (the peer
+ * moves its new calls to the direct connection only once it sees that open). Keeping an idle
+ * circuit two seconds longer costs the relay little.
  */
-export const DRAIN_QUIET_MS = 250
+export const DRAIN_QUIET_MS = 2_000
+
+/** A relayed connection waiting to close must also be found quiet this many checks in a row. */
+export const DRAIN_QUIET_CHECKS = 3
 
 /** How often a relayed connection waiting to close is checked for calls in flight, in ms. */
-export const DRAIN_POLL_MS = 50
+export const DRAIN_POLL_MS = 100
 
 /** The multistream-select protocol id, the first line each side of a new stream sends. */
 export const MULTISTREAM_PROTOCOL_ID = '/multistream/1.0.0'

@@ -1,6 +1,6 @@
 import { dcutr } from '@libp2p/dcutr'
 import type { Connection, Stream } from '@libp2p/interface'
-import { DRAIN_POLL_MS, DRAIN_QUIET_MS } from './constants.ts'
+import { DRAIN_POLL_MS, DRAIN_QUIET_CHECKS, DRAIN_QUIET_MS } from './constants.ts'
 
 type DcutrFactory = ReturnType<typeof dcutr>
 
@@ -16,16 +16,23 @@ function isUpgrading(value: unknown): value is Upgrading {
 }
 
 /**
- * Resolves once `connection` has carried no call for {@link DRAIN_QUIET_MS} (`busy` counts its
- * calls in flight, both ways), or once it is no longer open. The quiet spell lets a request already
- * on its way over the connection land and be counted.
+ * Resolves once `connection` has carried no call (`busy` counts its calls in flight, both ways) for
+ * {@link DRAIN_QUIET_MS} and over at least {@link DRAIN_QUIET_CHECKS} checks in a row, or once it is
+ * no longer open. The closing side cannot see a request still on its way to it: the quiet spell
+ * lets it land and be counted, and the checks in a row keep an event loop that stalled (its timers
+ * run before the socket it has not read yet) from taking the stall for quiet.
  */
 async function drained(connection: Connection, busy: (connection: Connection) => number): Promise<void> {
   let quietSince: number | undefined
+  let quietChecks = 0
   while (connection.status === 'open') {
-    if (busy(connection) > 0) quietSince = undefined
-    else if (quietSince === undefined) quietSince = Date.now()
-    else if (Date.now() - quietSince >= DRAIN_QUIET_MS) return
+    if (busy(connection) > 0) {
+      quietSince = undefined
+      quietChecks = 0
+    } else {
+      quietSince ??= Date.now()
+      if (++quietChecks >= DRAIN_QUIET_CHECKS && Date.now() - quietSince >= DRAIN_QUIET_MS) return
+    }
     await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS).unref())
   }
 }
@@ -40,7 +47,8 @@ async function drained(connection: Connection, busy: (connection: Connection) =>
  * close DCUtR asks for returns at once and happens later: new calls take the direct connection
  * (the peer dialer moves to it when it opens), the calls on the relayed one finish there, and the
  * relayed connection is closed once `busy` has counted no call on it for a quiet spell. Every call
- * has a deadline, so the wait ends. A DCUtR service of another shape is left as it is.
+ * has a deadline, so the wait ends. A DCUtR service of another shape is left as it is, and logged.
+ * A DCUtR service given in `libp2p.services` replaces this one.
  *
  * @param busy - calls in flight on a connection, those it serves and those it makes
  * @example
@@ -55,7 +63,10 @@ export function drainingDcutr(busy: (connection: Connection) => number): DcutrFa
   const factory = dcutr()
   return (components) => {
     const service = factory(components)
-    if (!isUpgrading(service)) return service
+    if (!isUpgrading(service)) {
+      components.logger.forComponent('agentmesh:dcutr').error('DCUtR has an unknown shape: an upgrade closes the relayed connection at once, with any call on it')
+      return service
+    }
     const closeWhenDrained = (connection: Connection): Connection =>
       new Proxy(connection, {
         get(target, property) {

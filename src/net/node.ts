@@ -89,9 +89,9 @@ export interface AgentNodeOptions {
   directUpgrade?: boolean
   /**
    * Calls in flight on a connection, both ways. A relayed connection DCUtR replaced is closed once
-   * this has counted none on it for a moment, so that the calls running on it finish there.
+   * this has counted none on it for 2 s, so that the calls running on it finish there.
    *
-   * @default none counted: the relayed connection closes a moment after the upgrade
+   * @default none counted: the relayed connection closes 2 s after the upgrade
    */
   callsOn?: (connection: Connection) => number
   /**

@@ -77,11 +77,11 @@ export function callOnConnection(
   const waiting: CallWaiting = { signal: options.signal, onProgress: options.onProgress }
   // the common case: a shared stream is open and has room, and the call starts without waiting
   const shared = readySharedStream(connection)
-  if (shared === undefined) return counted(connection, callOnNewSharedStream(connection, cmd, args, fields, options, waiting))
+  if (shared === undefined) return countedOn(connection, callOnNewSharedStream(connection, cmd, args, fields, options, waiting))
   try {
     return (
       shared.start(cmd, args, fields, SHARED_STREAM_MAX_REQUEST_BYTES, waiting) ??
-      counted(connection, callOnOwnStream(connection, cmd, args, fields, options))
+      countedOn(connection, callOnOwnStream(connection, cmd, args, fields, options))
     )
   } catch (err) {
     // arguments that cannot be encoded: the caller gets a rejected promise, as from any other failure
@@ -93,7 +93,7 @@ export function callOnConnection(
 const elsewhere = new WeakMap<Connection, number>()
 
 /** `call`, counted among the calls on `connection` until it settles. */
-function counted(connection: Connection, call: Promise<unknown>): Promise<unknown> {
+export function countedOn(connection: Connection, call: Promise<unknown>): Promise<unknown> {
   elsewhere.set(connection, (elsewhere.get(connection) ?? 0) + 1)
   return call.finally(() => {
     const left = (elsewhere.get(connection) ?? 1) - 1
