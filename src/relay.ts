@@ -82,6 +82,26 @@ export interface Relay {
 }
 
 /**
+ * Refuse limits that cannot mean what they say: a zero, negative or fractional count or length (a
+ * data limit of 0 ended every circuit at its first byte; leave a limit out for none).
+ */
+function checkLimits(limits: RelayLimits | undefined): void {
+  if (limits === undefined) return
+  const positive = (name: string, value: number | undefined, integer: boolean): void => {
+    if (value === undefined) return
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+      throw new MeshError('INVALID_ARGUMENT', `limits.${name} must be a positive ${integer ? 'integer' : 'number'}; leave it out for no limit`)
+    }
+  }
+  positive('maxReservations', limits.maxReservations, true)
+  positive('durationMs', limits.durationMs, false)
+  positive('reservationTtlMs', limits.reservationTtlMs, false)
+  if (limits.dataBytes !== undefined && (typeof limits.dataBytes !== 'bigint' || limits.dataBytes <= 0n)) {
+    throw new MeshError('INVALID_ARGUMENT', 'limits.dataBytes must be a positive bigint; leave it out for no limit')
+  }
+}
+
+/**
  * Start a relay: a libp2p node that listens, relays circuits between agents and their callers
  * (seeing only noise ciphertext), admits only agents with a naming right from a trusted authority,
  * and serves the verified name directory `/agentmesh/dir/1`.
@@ -99,6 +119,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   if (Object.keys(trust).length === 0 && (options.allow ?? []).length === 0) {
     throw new MeshError('INVALID_ARGUMENT', 'a relay needs `trust` (or an `allow` list): it is never an open proxy')
   }
+  checkLimits(options.limits)
   // the gate is built before the node and the admission after it: the admission needs the node
   const gate: { admission?: RelayAdmission } = {}
   const node = await createRelayNode({

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { MeshError } from '../../src/index.ts'
+import { createRelay, MeshError } from '../../src/index.ts'
 import { type Mesh, rejectsWithCode, sleep, startMesh } from '../fixtures/mesh.ts'
 
 describe('calling an agent by name through a relay (real libp2p nodes, WebSockets)', () => {
@@ -156,5 +156,31 @@ describe('calling an agent by name through a relay (real libp2p nodes, WebSocket
     } finally {
       await limited.stop()
     }
+  })
+
+  it('refuses relay limits that cannot mean what they say (a data limit of 0 ended every circuit at its first byte) with INVALID_ARGUMENT', async () => {
+    const trust = { acme: mesh.authority.did }
+    const bad = [
+      { dataBytes: 0n },
+      { dataBytes: -1n },
+      { durationMs: 0 },
+      { durationMs: Number.NaN },
+      { reservationTtlMs: -5 },
+      { maxReservations: 0 },
+      { maxReservations: 2.5 }
+    ]
+    for (const limits of bad) {
+      const err = await createRelay({ trust, listen: ['/ip4/127.0.0.1/tcp/0'], limits }).then(
+        async (relay) => {
+          await relay.stop()
+          return undefined
+        },
+        (e: unknown) => e
+      )
+      assert.ok(MeshError.is(err, 'INVALID_ARGUMENT'), `${String(Object.keys(limits)[0])}: ${String(err)}`)
+      assert.match((err as Error).message, /leave it out for no limit/)
+    }
+    const fine = await createRelay({ trust, listen: ['/ip4/127.0.0.1/tcp/0'], limits: { dataBytes: 1n << 20n, durationMs: 1_000, maxReservations: 3 } })
+    await fine.stop()
   })
 })
