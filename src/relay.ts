@@ -81,21 +81,26 @@ export interface Relay {
   stop(): Promise<void>
 }
 
+/** The longest timer Node keeps (2^31 - 1 ms): a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 /**
- * Refuse limits that cannot mean what they say: a zero, negative or fractional count or length (a
- * data limit of 0 ended every circuit at its first byte; leave a limit out for none).
+ * Refuse limits that cannot mean what they say: a zero, negative or fractional count, a duration
+ * that is not a whole number of ms up to {@link MAX_TIMER_MS} (libp2p arms timers with it, and a
+ * fraction or a longer one ends every circuit at once), a data limit of 0 (which ended every circuit
+ * at its first byte). Leave a limit out for none.
  */
 function checkLimits(limits: RelayLimits | undefined): void {
   if (limits === undefined) return
-  const positive = (name: string, value: number | undefined, integer: boolean): void => {
+  const whole = (name: string, value: number | undefined, max: number): void => {
     if (value === undefined) return
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-      throw new MeshError('INVALID_ARGUMENT', `limits.${name} must be a positive ${integer ? 'integer' : 'number'}; leave it out for no limit`)
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
+      throw new MeshError('INVALID_ARGUMENT', `limits.${name} must be a whole number from 1 to ${max}; leave it out for no limit`)
     }
   }
-  positive('maxReservations', limits.maxReservations, true)
-  positive('durationMs', limits.durationMs, false)
-  positive('reservationTtlMs', limits.reservationTtlMs, false)
+  whole('maxReservations', limits.maxReservations, Number.MAX_SAFE_INTEGER)
+  whole('durationMs', limits.durationMs, MAX_TIMER_MS)
+  whole('reservationTtlMs', limits.reservationTtlMs, MAX_TIMER_MS)
   if (limits.dataBytes !== undefined && (typeof limits.dataBytes !== 'bigint' || limits.dataBytes <= 0n)) {
     throw new MeshError('INVALID_ARGUMENT', 'limits.dataBytes must be a positive bigint; leave it out for no limit')
   }

@@ -44,8 +44,8 @@ gatherFirstTurnOfInboundStreams()
 /**
  * Limits a relay applies to the circuits it carries. Unset means unlimited: agentmesh circuits
  * carry RPC for as long as both ends want, not libp2p's default 2 minutes / 128 KiB that is sized
- * for hole punching. Each limit is a positive value (`createRelay` refuses others with
- * `INVALID_ARGUMENT`); leave one out for none.
+ * for hole punching. Each limit is a positive value, the durations whole ms up to 2^31 - 1
+ * (`createRelay` refuses others with `INVALID_ARGUMENT`); leave one out for none.
  */
 export interface RelayLimits {
   /**

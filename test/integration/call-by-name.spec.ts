@@ -158,13 +158,16 @@ describe('calling an agent by name through a relay (real libp2p nodes, WebSocket
     }
   })
 
-  it('refuses relay limits that cannot mean what they say (a data limit of 0 ended every circuit at its first byte) with INVALID_ARGUMENT', async () => {
+  it('refuses relay limits that cannot mean what they say (a data limit of 0, a fractional or overlong duration ended every circuit at once) with INVALID_ARGUMENT', async () => {
     const trust = { acme: mesh.authority.did }
     const bad = [
       { dataBytes: 0n },
       { dataBytes: -1n },
       { durationMs: 0 },
       { durationMs: Number.NaN },
+      { durationMs: 1500.5 },
+      { durationMs: 3e9 },
+      { reservationTtlMs: 4000.5 },
       { reservationTtlMs: -5 },
       { maxReservations: 0 },
       { maxReservations: 2.5 }
@@ -180,7 +183,11 @@ describe('calling an agent by name through a relay (real libp2p nodes, WebSocket
       assert.ok(MeshError.is(err, 'INVALID_ARGUMENT'), `${String(Object.keys(limits)[0])}: ${String(err)}`)
       assert.match((err as Error).message, /leave it out for no limit/)
     }
-    const fine = await createRelay({ trust, listen: ['/ip4/127.0.0.1/tcp/0'], limits: { dataBytes: 1n << 20n, durationMs: 1_000, maxReservations: 3 } })
+    const fine = await createRelay({
+      trust,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      limits: { dataBytes: 1n << 20n, durationMs: 2 ** 31 - 1, reservationTtlMs: 4_000, maxReservations: 3 }
+    })
     await fine.stop()
   })
 })
