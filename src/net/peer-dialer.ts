@@ -1,8 +1,7 @@
 import type { Connection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from 'libp2p'
-
-const relayed = (connection: Connection): boolean => connection.remoteAddr.toString().includes('/p2p-circuit')
+import { isCircuit } from './relay-circuits.ts'
 
 /**
  * Connections to named peers, by PeerId string: the open one is reused without scanning the node's
@@ -19,10 +18,10 @@ export class PeerDialer {
     this.node = node
     node.addEventListener('connection:open', (evt) => {
       const connection = evt.detail
-      if (relayed(connection)) return
+      if (isCircuit(connection)) return
       const peer = connection.remotePeer.toString()
       const known = this.open.get(peer)
-      if (known !== undefined && relayed(known)) this.open.set(peer, connection)
+      if (known !== undefined && isCircuit(known)) this.open.set(peer, connection)
     })
   }
 

@@ -100,7 +100,8 @@ function isRelayService(value: unknown): value is RelayServiceInternals {
   )
 }
 
-function isCircuit(connection: Connection): boolean {
+/** Whether `connection` runs through a relay (its remote address is a `/p2p-circuit` one). */
+export function isCircuit(connection: Connection): boolean {
   return connection.remoteAddr.getComponents().some((c) => c.name === 'p2p-circuit')
 }
 

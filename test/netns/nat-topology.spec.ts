@@ -51,11 +51,14 @@ async function connectionsTo(orch: Party, peer: string): Promise<Connections['co
 }
 
 /**
- * Follow the orchestrator's connections to `peer` until only direct ones are left (or 12 s): whether
- * a relayed one was seen, when the first direct one was, and when the last relayed one went, in ms
- * from `started`.
+ * Start a /slow call of {@link SLOW_CALL_MS} to `name` (the first call: it opens the relayed
+ * connection), and follow the orchestrator's connections to `peer` until only direct ones are left
+ * (or 12 s): whether a relayed one was seen, when the first direct one was, and when the last
+ * relayed one went, in ms from the call's start; then the call's answer.
  */
-async function watchUpgrade(orch: Party, peer: string, started: number) {
+async function slowCallAcrossUpgrade(orch: Party, name: string, peer: string, echo: string) {
+  const started = Date.now()
+  const slow = call(orch, name, { ms: SLOW_CALL_MS, echo }, 10_000, '/slow')
   let toEdge = await connectionsTo(orch, peer)
   let sawRelayed = false
   let directAt: number | undefined
@@ -66,7 +69,8 @@ async function watchUpgrade(orch: Party, peer: string, started: number) {
     await sleep(50)
     toEdge = await connectionsTo(orch, peer)
   }
-  return { toEdge, directAt, sawRelayed, took: Date.now() - started }
+  const took = Date.now() - started
+  return { across: await slow, toEdge, directAt, sawRelayed, took }
 }
 
 /** The DCUtR debug lines of a party's stderr (started with DEBUG=libp2p:dcutr*), condensed. */
@@ -269,6 +273,12 @@ describe('NAT topology (Linux network namespaces, veth, iptables MASQUERADE): ag
   describe('direct upgrade (DCUtR)', () => {
     const debug = { DEBUG: 'libp2p:dcutr*' }
     const live = (): string => (relays.a === undefined ? relayAddr.b : relayAddr.a)
+    /** An orchestrator on its LAN behind nat2 that announces what its NAT would map its port to. */
+    const behindNat2 = (): string[] => [
+      '--dcutr', DCUTR_MODULE,
+      '--listen', `/ip6/${topo!.ip.orchLan6}/tcp/${PUNCH_PORT}`,
+      '--announce', `/ip6/${topo!.ip.orchWan6}/tcp/${PUNCH_PORT}`
+    ]
     let loaded = ''
 
     it('both behind NAT: DCUtR cannot upgrade (calls stay relayed and keep working) — reports why', async function () {
@@ -280,11 +290,7 @@ describe('NAT topology (Linux network namespaces, veth, iptables MASQUERADE): ag
         '--listen', `/ip6/${ip.edgeLan6}/tcp/${PUNCH_PORT}`,
         '--announce', `/ip6/${ip.edgeWan6}/tcp/${PUNCH_PORT}`
       ], debug)
-      const orch = startOrch('punch', topo!.ns.orch, [live()], [
-        '--dcutr', DCUTR_MODULE,
-        '--listen', `/ip6/${ip.orchLan6}/tcp/${PUNCH_PORT}`,
-        '--announce', `/ip6/${ip.orchWan6}/tcp/${PUNCH_PORT}`
-      ], debug)
+      const orch = startOrch('punch', topo!.ns.orch, [live()], behindNat2(), debug)
       const [edgeReady] = await Promise.all([ready(edge), ready(orch)])
       loaded = String(edge.messages.find((m) => m.dcutr !== undefined)?.dcutr)
       const answer = await call(orch, 'acme/edge/punch', 'punch')
@@ -329,10 +335,7 @@ describe('NAT topology (Linux network namespaces, veth, iptables MASQUERADE): ag
       // threat: an upgrade that closes the relayed connection under a call kills the call (UNAVAILABLE).
       // The first call is the slow one: it opens the relayed connection, so DCUtR (100-200 ms after
       // the connection opens) always upgrades while it runs
-      const started = Date.now()
-      const slow = call(orch, 'acme/edge/direct', { ms: SLOW_CALL_MS, echo: 'across the upgrade' }, 10_000, '/slow')
-      const { toEdge, directAt, sawRelayed, took } = await watchUpgrade(orch, edgeReady.peerId, started)
-      const across = await slow
+      const { across, toEdge, directAt, sawRelayed, took } = await slowCallAcrossUpgrade(orch, 'acme/edge/direct', edgeReady.peerId, 'across the upgrade')
       assert.ok(sawRelayed, 'the slow call started on a relayed connection')
       assert.ok(directAt !== undefined && directAt < SLOW_CALL_MS, `the direct connection came up while the slow call ran (after ${directAt} ms)`)
       // a DCUtR module of the test's own replaces agentmesh's, which is what lets the call finish
@@ -367,11 +370,7 @@ describe('NAT topology (Linux network namespaces, veth, iptables MASQUERADE): ag
       const edge = startEdge('public', [live()], ['--dcutr', DCUTR_MODULE, '--listen', publicAddr, '--announce', publicAddr], debug, topo!.ns.opub)
       // the orchestrator announces what its NAT would map its port to: the edge's dial to it fails
       // (the NAT lets no connection in), so the edge sends its own address and the orchestrator dials
-      const orch = startOrch('natted', topo!.ns.orch, [live()], [
-        '--dcutr', DCUTR_MODULE,
-        '--listen', `/ip6/${ip.orchLan6}/tcp/${PUNCH_PORT}`,
-        '--announce', `/ip6/${ip.orchWan6}/tcp/${PUNCH_PORT}`
-      ], debug)
+      const orch = startOrch('natted', topo!.ns.orch, [live()], behindNat2(), debug)
       const [edgeReady] = await Promise.all([ready(edge), ready(orch)])
       if (!String(edge.messages.find((m) => m.dcutr !== undefined)?.dcutr).startsWith('enabled') || DCUTR_MODULE !== 'builtin') {
         this.test!.title += ' → NOT PROVEN: needs agentmesh\'s own DCUtR (AGENTMESH_DCUTR_MODULE unset)'
@@ -381,10 +380,7 @@ describe('NAT topology (Linux network namespaces, veth, iptables MASQUERADE): ag
       // threat: the side that dials the direct connection (here the caller) closes the relayed one
       // under its own call; only the caller's count of its calls in flight keeps it open. The slow
       // call is the first: it opens the relayed connection, so the upgrade comes while it runs
-      const started = Date.now()
-      const slow = call(orch, 'acme/edge/public', { ms: SLOW_CALL_MS, echo: 'across the punch' }, 10_000, '/slow')
-      const { toEdge, directAt, sawRelayed, took } = await watchUpgrade(orch, edgeReady.peerId, started)
-      const across = await slow
+      const { across, toEdge, directAt, sawRelayed, took } = await slowCallAcrossUpgrade(orch, 'acme/edge/public', edgeReady.peerId, 'across the punch')
       for (const line of dcutrLog(edge).slice(0, 6)) console.info(`        edge dcutr: ${line}`)
       assert.ok(sawRelayed, 'the slow call started on a relayed connection')
       assert.equal(across.ok, 'across the punch', JSON.stringify(across))
