@@ -70,9 +70,18 @@ export interface AgentOptions {
   directUpgrade?: boolean
   /**
    * Limits on calls served: calls in flight on the agent and per caller (refused at once with
-   * `RESOURCE_EXHAUSTED` beyond them) and the largest frame.
+   * `RESOURCE_EXHAUSTED` beyond them), the largest frame, and the bytes of frames not yet whole the
+   * agent holds across callers (`maxBufferedBytes`, 4 largest frames by default; one caller may make
+   * it hold one largest frame at most). A stream that goes over is answered `RESOURCE_EXHAUSTED` and
+   * reset; one whose frame has had no byte for `frameStallMs` (30 s by default), `DEADLINE_EXCEEDED`.
    */
-  limits?: { maxInflight?: number; maxCallsPerCaller?: number; maxFrameBytes?: number }
+  limits?: {
+    maxInflight?: number
+    maxCallsPerCaller?: number
+    maxFrameBytes?: number
+    maxBufferedBytes?: number
+    frameStallMs?: number
+  }
   /**
    * How long a name registration lasts before the agent renews it, in ms.
    *

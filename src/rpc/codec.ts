@@ -12,6 +12,7 @@ import { drained } from './drain.ts'
 import { encodeMessageFast } from './fast-cbor.ts'
 import { decodeFast, NOT_FAST } from './fast-cbor-decode.ts'
 import { varintLength, writeVarint } from './varint.ts'
+import type { HeldFrame } from './frame-budget.ts'
 import type { AbortOptions, Stream } from '@libp2p/interface'
 
 /** A chunk as a libp2p stream yields it: a Uint8Array or a Uint8ArrayList (which has `subarray()`). */
@@ -25,6 +26,14 @@ export interface DecodeOptions {
    * @default MAX_FRAME_BYTES
    */
   maxBytes?: number
+}
+
+/** Options of {@link readMessages}. */
+export interface ReadOptions extends DecodeOptions {
+  /** Told the bytes of an incomplete message held after each chunk; a throw ends the reading with it. */
+  held?: HeldFrame
+  /** Ends the reading with the signal's reason. */
+  signal?: AbortSignal
 }
 
 /** Encode `value` as one length-prefixed DAG-CBOR message. */
@@ -106,6 +115,17 @@ export class MessageDecoder {
   get partial(): boolean {
     return this.want >= 0 || this.buffer.length > 0
   }
+
+  /** Bytes buffered of an incomplete message (its prefix included, while it is being read). */
+  get buffered(): number {
+    return this.buffer.length
+  }
+
+  /** Drop what is buffered (the stream ended): the bytes are not kept for as long as the decoder is. */
+  clear(): void {
+    this.buffer.clear()
+    this.want = -1
+  }
 }
 
 /**
@@ -136,13 +156,15 @@ export function decodeMessages(options: DecodeOptions = {}) {
  * stream's own `message` event. Resolves when the remote end closes its writable side (or the stream
  * closes cleanly) after its last message; rejects with a typed error for bytes that are not messages
  * (see {@link MessageDecoder.next}), a stream that ends inside a message, a stream that fails, or an
- * exception of `onMessage`. Listeners are removed either way.
+ * exception of `onMessage`, a throw of `options.held` (a budget for incomplete messages) or the
+ * abort of `options.signal`, with its reason. Listeners are removed and `held` released either way.
  *
  * The long-lived call streams read this way: an async iterator over the stream and a transform over
  * that cost promises and microtask turns per message on both ends of every call.
  */
-export function readMessages(stream: Stream, onMessage: (value: unknown) => void, options: DecodeOptions = {}): Promise<void> {
+export function readMessages(stream: Stream, onMessage: (value: unknown) => void, options: ReadOptions = {}): Promise<void> {
   const decoder = new MessageDecoder(options.maxBytes ?? MAX_FRAME_BYTES)
+  const { held, signal } = options
   return new Promise<void>((resolve, reject) => {
     let ending = false
     let settled = false
@@ -152,14 +174,20 @@ export function readMessages(stream: Stream, onMessage: (value: unknown) => void
       stream.removeEventListener('message', onData)
       stream.removeEventListener('remoteCloseWrite', onEnd)
       stream.removeEventListener('close', onClose)
+      signal?.removeEventListener('abort', onAbort)
+      held?.release()
+      const cut = decoder.partial
+      decoder.clear()
       if (err !== undefined) reject(err)
-      else if (decoder.partial) reject(new MeshError('INVALID_ARGUMENT', 'stream ended inside a message'))
+      else if (cut) reject(new MeshError('INVALID_ARGUMENT', 'stream ended inside a message'))
       else resolve()
     }
     const onData = (evt: { data: Chunk }): void => {
       try {
         decoder.push(evt.data)
         for (let value = decoder.next(); value !== NEED_MORE && !settled; value = decoder.next()) onMessage(value)
+        // at rest (every message whole, none held before) this costs one comparison
+        if (held !== undefined && !settled && (decoder.buffered !== 0 || held.bytes !== 0)) held.hold(decoder.buffered)
       } catch (err) {
         settle(err)
         return
@@ -174,6 +202,14 @@ export function readMessages(stream: Stream, onMessage: (value: unknown) => void
     const onClose = (evt: Event): void => {
       settle((evt as Event & { error?: Error }).error)
     }
+    const onAbort = (): void => {
+      settle(signal?.reason ?? new MeshError('CANCELLED', 'reading was stopped'))
+    }
+    if (signal?.aborted === true) {
+      onAbort()
+      return
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
     stream.addEventListener('message', onData)
     stream.addEventListener('remoteCloseWrite', onEnd)
     stream.addEventListener('close', onClose)
@@ -230,6 +266,12 @@ class ChunkBuffer {
     if (chunk.byteLength === 0) return
     this.chunks.push(chunk)
     this.length += chunk.byteLength
+  }
+
+  clear(): void {
+    this.chunks = []
+    this.offset = 0
+    this.length = 0
   }
 
   peek(index: number): number | undefined {

@@ -7,6 +7,20 @@ export const FRAME_VERSION = 1
 /** Largest frame (length prefix excluded) accepted or sent: 64 MiB, so a 64 MiB result fits. */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024 + 4096
 
+/**
+ * Bytes of frames not yet whole that an agent holds at most, across all callers: four frames of the
+ * largest size. One caller may make it hold at most one (`maxFrameBytes`) across its streams. Past
+ * either, the stream whose bytes went over is answered `RESOURCE_EXHAUSTED` and reset.
+ */
+export const MAX_BUFFERED_FRAME_BYTES = 4 * MAX_FRAME_BYTES
+
+/**
+ * How long a frame not yet whole may go without a byte before its stream is answered
+ * `DEADLINE_EXCEEDED` and reset, in ms: a caller cannot hold the agent's memory by going silent
+ * in the middle of a frame. A stream the agent itself stopped reading does not count.
+ */
+export const FRAME_STALL_MS = 30_000
+
 /** Largest length prefix in bytes (a varint of up to 2^35 - 1). */
 export const MAX_PREFIX_BYTES = 5
 

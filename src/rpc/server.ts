@@ -3,10 +3,12 @@ import { BatchWriter } from './batch-writer.ts'
 import { encodeMessage, readMessages } from './codec.ts'
 import {
   DEFAULT_CALL_TIMEOUT_MS,
+  FRAME_STALL_MS,
   FRAME_VERSION,
   IDEMPOTENCY_WINDOW_MS,
   MAX_CALL_TIMEOUT_MS,
   MAX_CALLS_PER_CALLER,
+  MAX_BUFFERED_FRAME_BYTES,
   MAX_CALLS_PER_STREAM,
   MAX_FRAME_BYTES,
   MAX_IDEMPOTENCY_KEYS,
@@ -17,6 +19,7 @@ import {
 } from './constants.ts'
 import { type IntentContract, validateNow } from './contract.ts'
 import { DeadlineTimer } from './deadlines.ts'
+import { FrameBudget } from './frame-budget.ts'
 import { errorFrame, type Frame, parseFrame, type RequestFrame } from './frames.ts'
 import { CallerHoldBack } from './hold-back.ts'
 import type { CallAuthorizer, Grant, IntentHandler } from './handler.ts'
@@ -45,6 +48,20 @@ export interface IntentServerInit {
    * @default MAX_FRAME_BYTES
    */
   maxFrameBytes?: number
+  /**
+   * Bytes of frames not yet whole the agent holds at most, across callers; one caller may make it
+   * hold at most `maxFrameBytes`. Past either, the stream is answered `RESOURCE_EXHAUSTED` and reset.
+   *
+   * @default MAX_BUFFERED_FRAME_BYTES
+   */
+  maxBufferedBytes?: number
+  /**
+   * How long a frame not yet whole may go without a byte before its stream is answered
+   * `DEADLINE_EXCEEDED` and reset, in ms.
+   *
+   * @default FRAME_STALL_MS
+   */
+  frameStallMs?: number
   /**
    * Requests in flight on one stream at once.
    *
@@ -112,6 +129,8 @@ export class IntentServer implements Startable {
   private readonly maxInflight: number
   private readonly maxCallsPerCaller: number
   private readonly idempotency: IdempotencyStore
+  /** Bytes of incomplete frames, per caller and in all. */
+  private readonly frameBudget: FrameBudget
   private readonly inflight = new Set<RunningCall>()
   /** Calls running per caller (PeerId), shared by the caller's streams; removed with its last stream. */
   private readonly perCaller = new Map<string, CallerLoad>()
@@ -132,6 +151,16 @@ export class IntentServer implements Startable {
     this.maxInflight = init.maxInflight ?? MAX_INFLIGHT_CALLS
     this.maxCallsPerCaller = init.maxCallsPerCaller ?? MAX_CALLS_PER_CALLER
     this.idempotency = new IdempotencyStore(init.idempotencyWindowMs ?? IDEMPOTENCY_WINDOW_MS, MAX_IDEMPOTENCY_KEYS)
+    this.frameBudget = new FrameBudget({
+      perCaller: Math.min(this.maxFrameBytes, init.maxBufferedBytes ?? MAX_BUFFERED_FRAME_BYTES),
+      total: init.maxBufferedBytes ?? MAX_BUFFERED_FRAME_BYTES,
+      stallMs: init.frameStallMs ?? FRAME_STALL_MS
+    })
+  }
+
+  /** Bytes of frames not yet whole held now, across callers. */
+  get bufferedFrameBytes(): number {
+    return this.frameBudget.heldBytes
   }
 
   /** Serve `contract` with `handler`; replaces an earlier handler of the same command. */
@@ -201,9 +230,13 @@ export class IntentServer implements Startable {
       for (const call of calls.active.values()) call.stop(new MeshError('CANCELLED', 'the caller went away'))
     }
     stream.addEventListener('close', onClose, { once: true })
+    const stalled = new AbortController()
+    const held = this.frameBudget.open(peer, () => stream.readStatus === 'paused', (err) => stalled.abort(err))
     try {
       await readMessages(stream, (value) => this.onFrame(value, stream, writer, connection, peer, calls), {
-        maxBytes: this.maxFrameBytes
+        maxBytes: this.maxFrameBytes,
+        held,
+        signal: stalled.signal
       })
     } catch (err) {
       // The byte stream cannot be resynchronised after a bad prefix or body: answer, then end it.
@@ -221,7 +254,9 @@ export class IntentServer implements Startable {
     served.delete(calls)
     if (--load.streams === 0 && load.running === 0) this.perCaller.delete(peer)
     await writer.ready().catch(() => {})
-    if (stream.status === 'open') await stream.close().catch(() => {})
+    // over the budget or stalled: the caller could go on sending into a stream nobody reads
+    if (held.ended !== undefined) stream.abort(held.ended)
+    else if (stream.status === 'open') await stream.close().catch(() => {})
   }
 
   /** One frame from the caller: a request starts a call, a cancel stops one, anything else is refused. */
