@@ -70,9 +70,16 @@ export interface AgentOptions {
   directUpgrade?: boolean
   /**
    * Limits on calls served: calls in flight on the agent and per caller (refused at once with
-   * `RESOURCE_EXHAUSTED` beyond them) and the largest frame.
+   * `RESOURCE_EXHAUSTED` beyond them), the largest frame, and the idempotency keys remembered per
+   * caller and the callers they are remembered for (see `IntentServerInit`).
    */
-  limits?: { maxInflight?: number; maxCallsPerCaller?: number; maxFrameBytes?: number }
+  limits?: {
+    maxInflight?: number
+    maxCallsPerCaller?: number
+    maxFrameBytes?: number
+    idempotencyKeysPerCaller?: number
+    idempotencyCallers?: number
+  }
   /**
    * How long a name registration lasts before the agent renews it, in ms.
    *
