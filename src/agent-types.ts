@@ -70,10 +70,12 @@ export interface AgentOptions {
   directUpgrade?: boolean
   /**
    * Limits on calls served: calls in flight on the agent and per caller (refused at once with
-   * `RESOURCE_EXHAUSTED` beyond them), the largest frame, and the bytes of frames not yet whole the
+   * `RESOURCE_EXHAUSTED` beyond them), the largest frame, the bytes of frames not yet whole the
    * agent holds across callers (`maxBufferedBytes`, 4 largest frames by default; one caller may make
-   * it hold one largest frame at most). A stream that goes over is answered `RESOURCE_EXHAUSTED` and
-   * reset; one whose frame has had no byte for `frameStallMs` (30 s by default), `DEADLINE_EXCEEDED`.
+   * it hold one largest frame at most), and the idempotency keys remembered per caller and the
+   * callers they are remembered for (see `IntentServerInit`). A stream that goes past the frame
+   * bytes is answered `RESOURCE_EXHAUSTED` and reset; one whose frame has had no byte for
+   * `frameStallMs` (30 s by default), `DEADLINE_EXCEEDED`.
    */
   limits?: {
     maxInflight?: number
@@ -81,6 +83,8 @@ export interface AgentOptions {
     maxFrameBytes?: number
     maxBufferedBytes?: number
     frameStallMs?: number
+    idempotencyKeysPerCaller?: number
+    idempotencyCallers?: number
   }
   /**
    * How long a name registration lasts before the agent renews it, in ms.

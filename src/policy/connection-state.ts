@@ -10,7 +10,10 @@ import { type Grant, remoteDidString, remotePeerString } from '../rpc/index.ts'
 import type { Delegation, ValidatedChain } from '../ucan/index.ts'
 import { CHAINS_PER_CONNECTION } from './constants.ts'
 
-/** What the authorizer keeps per connection: delegations presented on it, by CID. */
+/**
+ * What the authorizer keeps per connection: delegations presented on it by calls whose chain
+ * validated, by CID, within `MAX_PROOFS_PER_CONNECTION` tokens and `MAX_PROOF_BYTES_PER_CONNECTION` bytes.
+ */
 export const presented = new WeakMap<Connection, Map<string, Delegation>>()
 
 /** The delegations presented so far on `connection` (for onward calls made on the caller's behalf). */

@@ -1,5 +1,14 @@
-/** Delegations one connection may present and the agent keeps for later calls on it. */
+/**
+ * Delegations one connection may present and the agent keeps for later calls on it. Only the tokens
+ * of calls whose chain validated (rooted in a trusted authority, delegated to the caller) are kept.
+ */
 export const MAX_PROOFS_PER_CONNECTION = 256
+
+/**
+ * Bytes of delegations the agent keeps for one connection: 1 MiB, 256 tokens of 4 KiB (a delegation
+ * with a modest policy is a few hundred bytes).
+ */
+export const MAX_PROOF_BYTES_PER_CONNECTION = 1024 * 1024
 
 /** Delegations one call may carry. */
 export const MAX_PROOFS_PER_CALL = 32

@@ -15,14 +15,23 @@ import {
 } from '../ucan/index.ts'
 import { type AuditEvent, type AuditSink, argsDigest } from './audit.ts'
 import { callerOf, chainsOf, grants, presented } from './connection-state.ts'
-import { GRANTS_PER_CONNECTION, MAX_PROOFS_PER_CALL, MAX_PROOFS_PER_CONNECTION, MAX_REPLAY_ENTRIES } from './constants.ts'
+import {
+  GRANTS_PER_CONNECTION,
+  MAX_PROOF_BYTES_PER_CONNECTION,
+  MAX_PROOFS_PER_CALL,
+  MAX_PROOFS_PER_CONNECTION,
+  MAX_REPLAY_ENTRIES
+} from './constants.ts'
 import type { LocalPolicy } from './local-policy.ts'
 
 /** The `auth` field of a request, as the UCAN authorizer reads it. */
 export interface UcanAuth {
   /** The caller's delegation chain, root first, by CID. */
   prf?: CID[]
-  /** Delegation tokens the caller presents now (kept for later calls on the same connection). */
+  /**
+   * Delegation tokens the caller presents now. Kept for later calls on the same connection once this
+   * call's chain validates (rooted in a trusted authority, delegated to the caller); dropped otherwise.
+   */
   dlg?: Uint8Array[]
   /** A fully signed invocation, for intermediaries and audit trails; `prf` is then taken from it. */
   inv?: Uint8Array
@@ -75,6 +84,13 @@ function parseAuth(auth: unknown): UcanAuth {
   return auth as UcanAuth
 }
 
+/** Bytes of the tokens in `store`. */
+function bytesOf(store: ReadonlyMap<string, Delegation>): number {
+  let bytes = 0
+  for (const delegation of store.values()) bytes += delegation.bytes.byteLength
+  return bytes
+}
+
 function isCid(value: unknown): value is CID {
   return CID.asCID(value) !== null
 }
@@ -107,20 +123,50 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
     }
   }
 
-  const remember = (connection: Connection, tokens: Uint8Array[]): Map<string, Delegation> => {
-    let store = presented.get(connection)
-    if (store === undefined) {
-      store = new Map()
-      presented.set(connection, store)
-    }
-    for (const bytes of tokens) {
-      if (store.size >= MAX_PROOFS_PER_CONNECTION) {
+  /**
+   * The tokens a call presents that the connection does not keep yet, decoded (from a copy of their
+   * own: a token must not hold the frame it came in) and held for this call only. Refused when they
+   * would take the connection over its count or byte budget.
+   */
+  const staged = (kept: ReadonlyMap<string, Delegation>, tokens: Uint8Array[]): Map<string, Delegation> => {
+    const fresh = new Map<string, Delegation>()
+    if (tokens.length === 0) return fresh
+    let bytes = bytesOf(kept)
+    for (const token of tokens) {
+      const own = token.byteLength === token.buffer.byteLength ? token : new Uint8Array(token)
+      const delegation = decodeDelegation(own)
+      const cid = delegation.cid.toString()
+      if (kept.has(cid) || fresh.has(cid)) continue
+      bytes += own.byteLength
+      if (kept.size + fresh.size >= MAX_PROOFS_PER_CONNECTION) {
         throw new UcanError('MalformedToken', `more than ${MAX_PROOFS_PER_CONNECTION} delegations on one connection`)
       }
-      const delegation = decodeDelegation(bytes)
-      store.set(delegation.cid.toString(), delegation)
+      if (bytes > MAX_PROOF_BYTES_PER_CONNECTION) {
+        throw new UcanError('MalformedToken', `more than ${MAX_PROOF_BYTES_PER_CONNECTION} bytes of delegations on one connection`)
+      }
+      fresh.set(cid, delegation)
     }
-    return store
+    return fresh
+  }
+
+  /**
+   * Keep a call's tokens on its connection, now that its chain validated. Within the budgets again:
+   * a concurrent call may have kept others since; a token left out is presented again by the caller.
+   */
+  const keep = (connection: Connection, fresh: ReadonlyMap<string, Delegation>): void => {
+    if (fresh.size === 0) return
+    let kept = presented.get(connection)
+    if (kept === undefined) {
+      kept = new Map()
+      presented.set(connection, kept)
+    }
+    let bytes = bytesOf(kept)
+    for (const [cid, delegation] of fresh) {
+      if (kept.has(cid)) continue
+      if (kept.size >= MAX_PROOFS_PER_CONNECTION || bytes + delegation.bytes.byteLength > MAX_PROOF_BYTES_PER_CONNECTION) return
+      bytes += delegation.bytes.byteLength
+      kept.set(cid, delegation)
+    }
   }
 
   const checkReplay = (cid: string, exp: number | null): void => {
@@ -187,17 +233,29 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
     return validated.chain
   }
 
-  /** The caller's chain for `request`, by reference (validated once per connection) or from a signed invocation. */
+  /**
+   * The caller's chain for `request`, by reference (validated once per connection) or from a signed
+   * invocation. The tokens the call presents are kept on the connection only once the chain is valid
+   * for this caller: a caller whose chain does not validate leaves nothing behind.
+   */
   const chainFor = (request: AuthorizationRequest, caller: { peer: string; did: string }): ValidatedChain | Promise<ValidatedChain> => {
     const auth = parseAuth(request.auth)
-    const store = remember(request.connection, auth.dlg ?? [])
-    if (auth.inv !== undefined) return signedChain(request, caller, auth.inv, store)
+    const kept = presented.get(request.connection) ?? new Map<string, Delegation>()
+    const fresh = staged(kept, auth.dlg ?? [])
+    const proofs = fresh.size === 0 ? kept : new Map([...kept, ...fresh])
+    if (auth.inv !== undefined) {
+      return signedChain(request, caller, auth.inv, proofs).then((chain) => {
+        keep(request.connection, fresh)
+        return chain
+      })
+    }
     const prf = auth.prf ?? []
     let chain = chainsOf(request.connection).find(prf)
     if (chain === undefined) {
-      chain = validateChain(prf, { holder: caller.did, proofs: store, trusted, revoked: init.revoked, cache, ...clock })
+      chain = validateChain(prf, { holder: caller.did, proofs, trusted, revoked: init.revoked, cache, ...clock })
       chainsOf(request.connection).add(prf, chain)
     }
+    keep(request.connection, fresh)
     return chain
   }
 

@@ -31,7 +31,12 @@ export interface CallOptions {
    * @default DEFAULT_CALL_TIMEOUT_MS
    */
   timeout?: number
-  /** Idempotency key: retrying with the same key returns the first outcome; the intent never runs twice. */
+  /**
+   * Idempotency key: retrying with the same key and the same arguments returns the handler's first
+   * outcome, even when the first attempt hit its deadline or was cancelled; the intent never runs twice
+   * unless the handler gave up because that attempt was stopped. Other arguments with the same key are
+   * refused with `INVALID_ARGUMENT`.
+   */
   idempotencyKey?: string
   /** W3C `traceparent` of the caller's span, passed to the handler. */
   traceparent?: string

@@ -48,8 +48,17 @@ export const MAX_CALLS_PER_CALLER = 256
 /** How long an idempotency key remembers the first outcome: 10 minutes. */
 export const IDEMPOTENCY_WINDOW_MS = 10 * 60 * 1000
 
-/** Most idempotency keys remembered at once; the oldest are forgotten first. */
-export const MAX_IDEMPOTENCY_KEYS = 10_000
+/**
+ * Idempotency keys remembered per caller (PeerId); when a caller uses one more, its own oldest key is
+ * forgotten, never another caller's.
+ */
+export const MAX_IDEMPOTENCY_KEYS_PER_CALLER = 1_000
+
+/**
+ * Callers whose idempotency keys are remembered at once; when one more caller uses a key, the caller
+ * that used one least recently is forgotten with all its keys.
+ */
+export const MAX_IDEMPOTENCY_CALLERS = 256
 
 /** The agent card protocol id. */
 export const CARD_PROTOCOL = '/agentmesh/card'

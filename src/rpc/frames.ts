@@ -19,7 +19,7 @@ export interface RequestFrame {
   args: unknown
   /** Time left to the caller's deadline, in ms, when the frame was sent (as gRPC's `grpc-timeout`). */
   timeout: number
-  /** Idempotency key: a retry with the same key (same caller, same intent) gets the first outcome. */
+  /** Idempotency key: a retry with the same key (same caller, same intent, same args) gets the handler's first outcome. */
   idem?: string
   /** W3C trace context `traceparent` of the caller's span. */
   trace?: string

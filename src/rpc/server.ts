@@ -11,7 +11,8 @@ import {
   MAX_BUFFERED_FRAME_BYTES,
   MAX_CALLS_PER_STREAM,
   MAX_FRAME_BYTES,
-  MAX_IDEMPOTENCY_KEYS,
+  MAX_IDEMPOTENCY_CALLERS,
+  MAX_IDEMPOTENCY_KEYS_PER_CALLER,
   MAX_INBOUND_STREAMS,
   MAX_INFLIGHT_CALLS,
   MAX_OUTBOUND_STREAMS,
@@ -23,7 +24,7 @@ import { FrameBudget } from './frame-budget.ts'
 import { errorFrame, type Frame, parseFrame, type RequestFrame } from './frames.ts'
 import { CallerHoldBack } from './hold-back.ts'
 import type { CallAuthorizer, Grant, IntentHandler } from './handler.ts'
-import { IdempotencyStore, idempotencyKey } from './idempotency.ts'
+import { argsDigestOf, IdempotencyStore, idempotencyKey } from './idempotency.ts'
 import { andThen, isThenable, type MaybePromise } from './maybe-promise.ts'
 import { remoteDidString, remotePeerString } from './peers.ts'
 import { deadlineExceeded, RunningCall, ServerCallContext } from './running-call.ts'
@@ -86,6 +87,18 @@ export interface IntentServerInit {
    * @default IDEMPOTENCY_WINDOW_MS
    */
   idempotencyWindowMs?: number
+  /**
+   * Idempotency keys remembered per caller (PeerId); a caller's one more key forgets its own oldest.
+   *
+   * @default MAX_IDEMPOTENCY_KEYS_PER_CALLER
+   */
+  idempotencyKeysPerCaller?: number
+  /**
+   * Callers whose idempotency keys are remembered; one more forgets the least recent caller's keys.
+   *
+   * @default MAX_IDEMPOTENCY_CALLERS
+   */
+  idempotencyCallers?: number
 }
 
 /** A served intent: its contract (schemas) and its handler. */
@@ -150,7 +163,11 @@ export class IntentServer implements Startable {
     this.maxCallsPerStream = init.maxCallsPerStream ?? MAX_CALLS_PER_STREAM
     this.maxInflight = init.maxInflight ?? MAX_INFLIGHT_CALLS
     this.maxCallsPerCaller = init.maxCallsPerCaller ?? MAX_CALLS_PER_CALLER
-    this.idempotency = new IdempotencyStore(init.idempotencyWindowMs ?? IDEMPOTENCY_WINDOW_MS, MAX_IDEMPOTENCY_KEYS)
+    this.idempotency = new IdempotencyStore(
+      init.idempotencyWindowMs ?? IDEMPOTENCY_WINDOW_MS,
+      init.idempotencyKeysPerCaller ?? MAX_IDEMPOTENCY_KEYS_PER_CALLER,
+      init.idempotencyCallers ?? MAX_IDEMPOTENCY_CALLERS
+    )
     this.frameBudget = new FrameBudget({
       perCaller: Math.min(this.maxFrameBytes, init.maxBufferedBytes ?? MAX_BUFFERED_FRAME_BYTES),
       total: init.maxBufferedBytes ?? MAX_BUFFERED_FRAME_BYTES,
@@ -354,18 +371,61 @@ export class IntentServer implements Startable {
     return andThen(validateNow(served.contract.args, req.args, 'arguments'), (args) =>
       andThen(this.authorizer.authorize({ cmd: req.cmd, args, rawArgs: req.args, auth: req.auth, connection }), (grant) => {
         const caller = { peer: call.peer, did: remoteDidString(connection), ...grant.caller }
-        if (req.idem === undefined) return this.execute(stream, writer, served, req, args, grant, caller, call)
-        const key = idempotencyKey(call.peer, req.cmd, req.idem)
-        const first = this.idempotency.get(key)
-        if (first !== undefined) return andThen(call.race(first), (outcome) => ({ ...outcome, id: req.id }))
-        const outcome = Promise.resolve(this.execute(stream, writer, served, req, args, grant, caller, call))
-        this.idempotency.set(key, outcome)
-        return outcome
+        const run = (raced: boolean): MaybePromise<Frame> => this.execute(stream, writer, served, req, args, grant, caller, call, raced)
+        if (req.idem === undefined) return run(true)
+        return this.idempotent(req, call, idempotencyKey(req.cmd, req.idem), argsDigestOf(req.args), run)
       })
     )
   }
 
-  /** Run the handler and turn its outcome into a terminal frame (never throws, never rejects). */
+  /**
+   * The answer of a call with an idempotency key: the outcome remembered for the key, or the
+   * handler's, run now and remembered. What is remembered is the handler's own outcome, not how the
+   * call that ran it ended: when that call hit its deadline or was cancelled while the handler went
+   * on, a retry gets the handler's result. A retry that comes while the handler runs waits for it,
+   * within its own deadline. An error the handler ends with after its call was stopped, and any
+   * `CANCELLED` or `DEADLINE_EXCEEDED`, says nothing about the operation: it is not remembered, and a
+   * retry (a waiting one too) runs the intent again. A key reused with other arguments is refused
+   * with `INVALID_ARGUMENT`.
+   */
+  private idempotent(
+    req: RequestFrame,
+    call: RunningCall,
+    key: string,
+    digest: string,
+    run: (raced: boolean) => MaybePromise<Frame>
+  ): MaybePromise<Frame> {
+    const first = this.idempotency.get(call.peer, key)
+    if (first !== undefined) {
+      if (first.digest !== digest) {
+        throw new MeshError('INVALID_ARGUMENT', 'this idempotency key was used with other arguments', {
+          details: { reason: 'IdempotencyKeyReused' }
+        })
+      }
+      return andThen(call.race(first.outcome), (outcome) =>
+        outcome === undefined ? this.idempotent(req, call, key, digest, run) : { ...outcome, id: req.id }
+      )
+    }
+    const own = Promise.resolve(run(false))
+    const entry = this.idempotency.set(
+      call.peer,
+      key,
+      digest,
+      own.then((outcome) => {
+        if (outcome.type !== 'err' || !(call.reason !== undefined || outcome.code === 'CANCELLED' || outcome.code === 'DEADLINE_EXCEEDED')) {
+          return outcome
+        }
+        this.idempotency.forget(call.peer, key, entry)
+        return undefined
+      })
+    )
+    return call.race(own)
+  }
+
+  /**
+   * Run the handler and turn its outcome into a terminal frame (never throws, never rejects). Raced
+   * with the call's stop unless `raced` is false: then the frame is the handler's own outcome.
+   */
   private execute(
     stream: Stream,
     writer: BatchWriter,
@@ -374,12 +434,14 @@ export class IntentServer implements Startable {
     args: unknown,
     grant: Grant,
     caller: ServerCallContext['caller'],
-    call: RunningCall
+    call: RunningCall,
+    raced = true
   ): MaybePromise<Frame> {
     const failed = (err: unknown): Frame => errorFrame(req.id, this.toWireError(err, req.cmd))
     try {
       const ctx = new ServerCallContext(req, call, grant, caller, stream, writer)
-      const outcome = andThen(call.race(served.handler(args, ctx)), (raw) =>
+      const ran = served.handler(args, ctx)
+      const outcome = andThen(raced ? call.race(ran) : ran, (raw) =>
         andThen(validateNow(served.contract.result, raw === undefined ? null : raw, 'result', 'INTERNAL'), (result): Frame => ({
           v: FRAME_VERSION,
           type: 'res',
