@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { grantName, saveTokens } from 'agentmesh'
 import { generateSigner, saveKey } from 'agentmesh/identity'
 import { delegate } from 'agentmesh/ucan'
+import { runIfMain } from '../shared/operator-step.ts'
 
 // A caller's chain is checked twice: against the call (`/sql/query { sql }`) and against each action
 // the agent derives from it (`/sql/select { op, table }`, `/sql/update { op, table }`…). One policy
@@ -64,3 +65,6 @@ export async function setUpAuthority(dir: string): Promise<{ authorityDid: strin
   }
   return { authorityDid: authority.did }
 }
+
+// `node authority.ts <keys-dir>`: the step on its own, for the roles run by hand
+await runIfMain(import.meta.url, setUpAuthority)

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { grantName, saveTokens } from 'agentmesh'
 import { generateSigner, saveKey } from 'agentmesh/identity'
 import { delegate } from 'agentmesh/ucan'
+import { runIfMain } from '../shared/operator-step.ts'
 
 // The policy is checked against each call (`/k8s/scale { namespace, name, replicas }`) and against
 // each Kubernetes API request the agent derives from it (`/k8s/api/patch { resource, namespace, name,
@@ -46,3 +47,6 @@ export async function setUpAuthority(dir: string): Promise<{ authorityDid: strin
   await saveTokens(join(dir, 'orchestrator.ucan'), [grant])
   return { authorityDid: authority.did }
 }
+
+// `node authority.ts <keys-dir>`: the step on its own, for the roles run by hand
+await runIfMain(import.meta.url, setUpAuthority)

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { grantName, saveTokens } from 'agentmesh'
 import { generateSigner, saveKey } from 'agentmesh/identity'
 import { delegate } from 'agentmesh/ucan'
+import { runIfMain } from '../shared/operator-step.ts'
 
 /** Create the demo's keys and tokens in `dir`; returns the authority's did. */
 export async function setUpAuthority(dir: string): Promise<{ authorityDid: string }> {
@@ -38,3 +39,6 @@ export async function setUpAuthority(dir: string): Promise<{ authorityDid: strin
   await writeFile(join(dir, 'count.ucan'), count.bytes)
   return { authorityDid: authority.did }
 }
+
+// `node authority.ts <keys-dir>`: the step on its own, for the roles run by hand
+await runIfMain(import.meta.url, setUpAuthority)

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { grantName, saveTokens } from 'agentmesh'
 import { generateSigner, saveKey } from 'agentmesh/identity'
 import { delegate } from 'agentmesh/ucan'
+import { runIfMain } from '../shared/operator-step.ts'
 
 /** A policy statement: `selector` equals one of `values`. */
 const oneOf = (selector: string, values: string[]): unknown[] => ['or', values.map((v) => ['==', selector, v])]
@@ -44,3 +45,6 @@ export async function setUpAuthority(dir: string): Promise<{ authorityDid: strin
   await saveTokens(join(dir, 'orchestrator.ucan'), [shell])
   return { authorityDid: authority.did }
 }
+
+// `node authority.ts <keys-dir>`: the step on its own, for the roles run by hand
+await runIfMain(import.meta.url, setUpAuthority)
