@@ -364,12 +364,14 @@ export class IntentServer implements Startable {
     const served = this.intents.get(req.cmd)
     if (served === undefined) {
       // only a caller allowed to run the intent learns that it is not served here
-      return andThen(this.authorizer.authorize({ cmd: req.cmd, args: req.args, rawArgs: req.args, auth: req.auth, connection }), () => {
+      return andThen(call.race(this.authorizer.authorize({ cmd: req.cmd, args: req.args, rawArgs: req.args, auth: req.auth, connection })), () => {
         throw new MeshError('UNIMPLEMENTED', `intent ${req.cmd} is not served here`)
       })
     }
     return andThen(validateNow(served.contract.args, req.args, 'arguments'), (args) =>
-      andThen(this.authorizer.authorize({ cmd: req.cmd, args, rawArgs: req.args, auth: req.auth, connection }), (grant) => {
+      // raced like the handler: an authorizer (a local policy, say) that does not answer does not hold
+      // the call's slot past its deadline or a cancel
+      andThen(call.race(this.authorizer.authorize({ cmd: req.cmd, args, rawArgs: req.args, auth: req.auth, connection })), (grant) => {
         const caller = { peer: call.peer, did: remoteDidString(connection), ...grant.caller }
         const run = (raced: boolean): MaybePromise<Frame> => this.execute(stream, writer, served, req, args, grant, caller, call, raced)
         if (req.idem === undefined) return run(true)
