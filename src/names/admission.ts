@@ -84,7 +84,7 @@ async function askForRecord(connection: Connection): Promise<unknown> {
   }
   try {
     await stream.close({ signal })
-    const answer = (await readMessage(stream, MAX_DIRECTORY_MESSAGE_BYTES)) as { v?: unknown; record?: unknown }
+    const answer = (await readMessage(stream, MAX_DIRECTORY_MESSAGE_BYTES, { signal })) as { v?: unknown; record?: unknown }
     if (typeof answer !== 'object' || answer === null || answer.v !== DIRECTORY_VERSION) {
       throw new MeshError('PERMISSION_DENIED', 'malformed admission answer')
     }

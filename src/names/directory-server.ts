@@ -141,7 +141,7 @@ export class DirectoryServer implements Startable {
     const signal = AbortSignal.timeout(DIRECTORY_TIMEOUT_MS)
     let request: DirectoryRequest
     try {
-      request = parseRequest(await readMessage(stream, MAX_DIRECTORY_MESSAGE_BYTES))
+      request = parseRequest(await readMessage(stream, MAX_DIRECTORY_MESSAGE_BYTES, { signal }))
     } catch (err) {
       await this.answer(stream, this.errorAnswer(err), signal)
       return
