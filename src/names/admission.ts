@@ -1,10 +1,17 @@
 import type { Connection, Logger, PeerId, Stream } from '@libp2p/interface'
 import { MeshError } from '../errors.ts'
 import type { RevocationStore } from '../ucan/index.ts'
-import { ADMISSION_PROTOCOL, DIRECTORY_TIMEOUT_MS, DIRECTORY_VERSION, MAX_DIRECTORY_MESSAGE_BYTES } from './constants.ts'
+import {
+  ADMISSION_PROTOCOL,
+  ADMISSION_TTL_MS,
+  DIRECTORY_TIMEOUT_MS,
+  DIRECTORY_VERSION,
+  MAX_ADMISSION_ENTRIES,
+  MAX_DIRECTORY_MESSAGE_BYTES
+} from './constants.ts'
 import { writeMessage } from '../rpc/codec.ts'
 import { readMessage } from './exchange.ts'
-import { type SignedNameRecord, verifyNameRecord } from './record.ts'
+import { isLive, type NameRecord, type SignedNameRecord, verifyNameRecord } from './record.ts'
 
 /** What relay admission needs: the open connection to a peer asking for a reservation. */
 export interface AdmissionComponents {
@@ -26,13 +33,17 @@ export interface AdmissionInit {
  * prove a naming right from a trusted authority. The relay asks the peer itself, over the connection
  * it reserved from, on `/agentmesh/admit/1`; the peer answers with its signed name record, which must
  * be signed by that very peer. Everyone else is refused: the relay is never an open proxy.
+ *
+ * An admission is remembered until the record or its naming right ends, and at most
+ * {@link ADMISSION_TTL_MS}; a remembered one is dropped as soon as its right is revoked. At most
+ * {@link MAX_ADMISSION_ENTRIES} admissions and refusals are remembered, the oldest forgotten first.
  */
 export class RelayAdmission {
   private readonly components: AdmissionComponents
   private readonly init: AdmissionInit
   private readonly allow: Set<string>
-  private readonly admitted = new Map<string, number>()
-  /** Why the last refusal of each peer happened, for operators and tests. */
+  private readonly admitted = new Map<string, Pick<NameRecord, 'exp' | 'rights'>>()
+  /** Why the last refusal of each peer happened, for operators and tests (the latest {@link MAX_ADMISSION_ENTRIES}). */
   readonly refusals = new Map<string, string>()
 
   constructor(components: AdmissionComponents, init: AdmissionInit) {
@@ -45,8 +56,11 @@ export class RelayAdmission {
   async admits(peer: PeerId): Promise<boolean> {
     const id = peer.toString()
     if (this.allow.has(id)) return true
-    const until = this.admitted.get(id)
-    if (until !== undefined && until > Date.now()) return true
+    const held = this.admitted.get(id)
+    if (held !== undefined) {
+      if (isLive(held, this.init.revoked)) return true
+      this.admitted.delete(id)
+    }
     try {
       const connection = this.components.connectionTo(peer)
       if (connection === undefined) throw new MeshError('UNAVAILABLE', 'no connection to the peer')
@@ -56,21 +70,31 @@ export class RelayAdmission {
         ...(this.init.revoked === undefined ? {} : { revoked: this.init.revoked })
       })
       if (verified.peer !== id) throw new MeshError('PERMISSION_DENIED', 'the record was signed by another peer')
-      this.admitted.set(id, verified.exp)
+      remember(this.admitted, id, { exp: Math.min(verified.exp, Date.now() + ADMISSION_TTL_MS), rights: verified.rights })
       this.refusals.delete(id)
       this.components.log('admitted %p as %s', peer, verified.name)
       return true
     } catch (err) {
       const reason = (err as Error).message
-      this.refusals.set(id, reason)
+      remember(this.refusals, id, reason)
       this.components.log('refused a reservation to %p: %s', peer, reason)
       return false
     }
   }
 
-  /** Peers admitted now. */
+  /** Peers admitted (remembered, until their admission ends or is next checked). */
   get size(): number {
     return this.admitted.size
+  }
+}
+
+/** Set `key` in `map` as its newest entry, forgetting the oldest beyond {@link MAX_ADMISSION_ENTRIES}. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key)
+  map.set(key, value)
+  for (const oldest of map.keys()) {
+    if (map.size <= MAX_ADMISSION_ENTRIES) break
+    map.delete(oldest)
   }
 }
 
@@ -84,7 +108,7 @@ async function askForRecord(connection: Connection): Promise<unknown> {
   }
   try {
     await stream.close({ signal })
-    const answer = (await readMessage(stream, MAX_DIRECTORY_MESSAGE_BYTES)) as { v?: unknown; record?: unknown }
+    const answer = (await readMessage(stream, MAX_DIRECTORY_MESSAGE_BYTES, { signal })) as { v?: unknown; record?: unknown }
     if (typeof answer !== 'object' || answer === null || answer.v !== DIRECTORY_VERSION) {
       throw new MeshError('PERMISSION_DENIED', 'malformed admission answer')
     }

@@ -44,6 +44,15 @@ export const MAX_WATCHES_PER_CONNECTION = 8
 /** Delegations one name record may carry. */
 export const MAX_RECORD_PROOFS = 8
 
+/**
+ * Longest time a relay admits a peer on one proof of its naming right before asking again, in ms
+ * (shorter when the record or the right ends first). Revocation is checked on every admission.
+ */
+export const ADMISSION_TTL_MS = 5 * 60 * 1000
+
+/** Peers a relay remembers as admitted, and refusals it keeps for operators, at most (oldest go first). */
+export const MAX_ADMISSION_ENTRIES = 10_000
+
 /** The admission protocol: a relay asks a peer that wants a reservation for its naming right. */
 export const ADMISSION_PROTOCOL = '/agentmesh/admit/1'
 

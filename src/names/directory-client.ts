@@ -36,7 +36,7 @@ async function exchange(
   signal.addEventListener('abort', onAbort, { once: true })
   try {
     await writeMessage(stream, request, { signal })
-    const answer = parseAnswer(await readMessage(stream, MAX_DIRECTORY_MESSAGE_BYTES * 16))
+    const answer = parseAnswer(await readMessage(stream, MAX_DIRECTORY_MESSAGE_BYTES * 16, { signal }))
     await stream.close({ signal }).catch(() => {})
     if (answer.type === 'err') throw new MeshError(answer.code, answer.message)
     return answer

@@ -15,7 +15,7 @@ import {
 import { writeMessage } from '../rpc/codec.ts'
 import { readMessage } from './exchange.ts'
 import { type DirectoryAnswer, type DirectoryRequest, parseRequest, underPrefix, type WatchEvent } from './messages.ts'
-import { isNewer, type NameRecord, verifyNameRecord } from './record.ts'
+import { isLive, isNewer, type NameRecord, verifyNameRecord } from './record.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { assertName } from './syntax.ts'
 import type { ComponentLogger, Connection, Logger, Startable, Stream } from '@libp2p/interface'
@@ -53,8 +53,9 @@ interface Watcher {
 /**
  * Serves `/agentmesh/dir/1` on a relay: register, resolve, list by prefix, and watch. Every record
  * is verified before it is stored (signature, naming right rooted in a trusted authority, policy on
- * the name, revocation, expiry); a higher `seq` replaces a lower one and nothing else does; only the
- * named agent itself may register its record; registrations are rate limited per peer.
+ * the name, revocation, expiry); a higher `seq` replaces a lower one and nothing else does, unless
+ * the held one's naming right was revoked or has expired (it is then dropped); only the named agent
+ * itself may register its record; registrations are rate limited per peer.
  */
 export class DirectoryServer implements Startable {
   private readonly components: DirectoryServerComponents
@@ -100,10 +101,16 @@ export class DirectoryServer implements Startable {
     await this.components.registrar.unhandle(DIRECTORY_PROTOCOL)
   }
 
-  /** The live record of `name`, if any. */
+  /**
+   * The live record of `name`, if any. A held record whose naming right was revoked since it was
+   * stored is dropped here (and watchers told it expired), so it is never served again.
+   */
   get(name: string, now = Date.now()): NameRecord | undefined {
     const record = this.records.get(name)
-    return record !== undefined && record.exp > now ? record : undefined
+    if (record === undefined || record.exp <= now) return undefined
+    if (isLive(record, this.init.revoked, now)) return record
+    this.drop(name)
+    return undefined
   }
 
   /** Records held (live or awaiting the next sweep). */
@@ -113,6 +120,9 @@ export class DirectoryServer implements Startable {
 
   /**
    * Verify and store a signed record, as a registration by `peer` does.
+   *
+   * A held record of the name is checked again first: once its naming right is revoked or expired
+   * it no longer blocks a newer holder, whatever its `seq`.
    *
    * @returns the stored record
    * @throws {MeshError} the reason it was refused
@@ -141,7 +151,7 @@ export class DirectoryServer implements Startable {
     const signal = AbortSignal.timeout(DIRECTORY_TIMEOUT_MS)
     let request: DirectoryRequest
     try {
-      request = parseRequest(await readMessage(stream, MAX_DIRECTORY_MESSAGE_BYTES))
+      request = parseRequest(await readMessage(stream, MAX_DIRECTORY_MESSAGE_BYTES, { signal }))
     } catch (err) {
       await this.answer(stream, this.errorAnswer(err), signal)
       return
@@ -174,7 +184,7 @@ export class DirectoryServer implements Startable {
         const records = []
         for (const record of this.records.values()) {
           if (records.length >= limit) break
-          if (record.exp > now && underPrefix(record.name, request.prefix)) records.push(record.signed)
+          if (underPrefix(record.name, request.prefix) && this.get(record.name, now) !== undefined) records.push(record.signed)
         }
         return { v: DIRECTORY_VERSION, type: 'list', records }
       }
@@ -230,11 +240,14 @@ export class DirectoryServer implements Startable {
 
   private sweep(now = Date.now()): void {
     for (const [name, record] of this.records) {
-      if (record.exp <= now) {
-        this.records.delete(name)
-        this.notify({ v: DIRECTORY_VERSION, type: 'event', kind: 'expire', name })
-      }
+      if (!isLive(record, this.init.revoked, now)) this.drop(name)
     }
+  }
+
+  /** Forget the record of `name` and tell watchers it is gone. */
+  private drop(name: string): void {
+    this.records.delete(name)
+    this.notify({ v: DIRECTORY_VERSION, type: 'event', kind: 'expire', name })
   }
 
   private errorAnswer(err: unknown): DirectoryAnswer {

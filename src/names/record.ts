@@ -1,6 +1,7 @@
 import { MeshError } from '../errors.ts'
 import { type Ed25519Signer, peerIdFromDid } from '../identity/index.ts'
 import {
+  CLOCK_SKEW_SECONDS,
   type Delegation,
   decodeDelegation,
   findChain,
@@ -10,7 +11,7 @@ import {
   UcanError,
   validateSync
 } from '../ucan/index.ts'
-import { MAX_RECORD_ADDRS, MAX_RECORD_PROOFS, NAME_COMMAND } from './constants.ts'
+import { MAX_RECORD_ADDRS, MAX_RECORD_PROOFS, MAX_RECORD_TTL_MS, NAME_COMMAND } from './constants.ts'
 import { assertName } from './syntax.ts'
 
 /**
@@ -35,8 +36,10 @@ export interface NameRecord {
   addrs: string[]
   /** Sequence number: a higher one replaces a lower one. */
   seq: number
-  /** Expiry, in ms since the epoch. */
+  /** Expiry, in ms since the epoch: never later than the naming right's. */
   exp: number
+  /** CIDs of the naming-right delegations, root first: the record dies when one is revoked. */
+  rights: string[]
   /** The record as signed, to store or pass on. */
   signed: SignedNameRecord
 }
@@ -48,7 +51,7 @@ export interface SignNameRecordOptions {
   addrs: string[]
   /** @default Date.now() */
   seq?: number
-  /** Lifetime in ms. */
+  /** Lifetime in ms, at most {@link MAX_RECORD_TTL_MS}; the record ends with the naming right if that ends first. */
   ttl: number
   /** Delegations among which the naming right for `name` is found. */
   proofs: ReadonlyArray<Delegation | Uint8Array>
@@ -57,7 +60,8 @@ export interface SignNameRecordOptions {
 /**
  * Sign the agent's name record.
  *
- * @throws {MeshError} `PERMISSION_DENIED` when the proofs hold no naming right for this agent
+ * @throws {MeshError} `PERMISSION_DENIED` when the proofs hold no naming right for this agent;
+ * `INVALID_ARGUMENT` for a `ttl` longer than {@link MAX_RECORD_TTL_MS}
  * @example
  * ```ts
  * const signed = await signNameRecord({ signer, name: 'acme/prod/k8s', addrs, ttl: 300_000, proofs: [right] })
@@ -68,6 +72,9 @@ export async function signNameRecord(options: SignNameRecordOptions): Promise<Si
   if (options.addrs.length > MAX_RECORD_ADDRS) {
     throw new MeshError('INVALID_ARGUMENT', `a record holds at most ${MAX_RECORD_ADDRS} addresses`)
   }
+  if (!(options.ttl <= MAX_RECORD_TTL_MS)) {
+    throw new MeshError('INVALID_ARGUMENT', `a record lives at most ${MAX_RECORD_TTL_MS} ms (MAX_RECORD_TTL_MS)`)
+  }
   const delegations = options.proofs.map((p) => (p instanceof Uint8Array ? decodeDelegation(p) : p))
   const now = Date.now()
   const chain = findChain(delegations, options.signer.did, NAME_COMMAND, Math.floor(now / 1000))
@@ -75,13 +82,15 @@ export async function signNameRecord(options: SignNameRecordOptions): Promise<Si
     throw new MeshError('PERMISSION_DENIED', `this agent holds no naming right for ${options.name}`)
   }
   const root = chain[0]!
+  // a record never outlives the right it rests on
+  const rightExp = Math.min(...chain.map((d) => d.payload.exp ?? Number.POSITIVE_INFINITY))
   const inv = await invoke({
     issuer: options.signer,
     subject: root.payload.sub ?? root.payload.iss,
     command: NAME_COMMAND,
     args: { name: options.name, addrs: [...options.addrs], seq: options.seq ?? now },
     proofs: chain,
-    expiration: Math.floor((now + options.ttl) / 1000)
+    expiration: Math.min(Math.floor((now + options.ttl) / 1000), rightExp)
   })
   return { token: inv.bytes, proofs: chain.map((d) => d.bytes) }
 }
@@ -112,10 +121,13 @@ function isSignedRecord(value: unknown): value is SignedNameRecord {
 /**
  * Verify a signed record from anywhere (a relay, the DHT, a file): the agent's signature, its naming
  * right chained to the authority trusted for the name's organisation, the policy on `.name`,
- * revocation and expiry. Nothing a relay says is taken on trust.
+ * revocation and expiry. Nothing a relay says is taken on trust. A record must end within
+ * {@link MAX_RECORD_TTL_MS} (plus the UCAN clock skew) and no later than its naming right: a stolen
+ * key cannot sign itself a record that outlives the right's revocation or expiry.
  *
  * @throws {MeshError} `NOT_FOUND` for a record of another name; `PERMISSION_DENIED` with the UCAN
- * reason for a forged, expired, revoked or unauthorized record; `INVALID_ARGUMENT` for garbage
+ * reason for a forged, expired, revoked or unauthorized record, and with reason `ExpiryTooLate` for
+ * one that expires too far ahead or after its naming right; `INVALID_ARGUMENT` for garbage
  * @example
  * ```ts
  * const record = verifyNameRecord(signed, { trust: { acme: acmeDid }, name: 'acme/prod/k8s' })
@@ -164,15 +176,43 @@ export function verifyNameRecord(value: unknown, options: VerifyNameRecordOption
   }
   const exp = validated.invocation.payload.exp
   if (exp === null) throw new MeshError('PERMISSION_DENIED', 'a name record must expire')
+  const now = options.now ?? Math.floor(Date.now() / 1000)
+  const latest = now + Math.floor(MAX_RECORD_TTL_MS / 1000) + CLOCK_SKEW_SECONDS
+  if (exp > latest) {
+    throw new MeshError('PERMISSION_DENIED', `name record refused: ExpiryTooLate: it expires more than ${MAX_RECORD_TTL_MS} ms ahead`, {
+      details: { reason: 'ExpiryTooLate', exp, latest }
+    })
+  }
+  const rightExp = validated.chain.expiration
+  if (rightExp !== null && exp > rightExp) {
+    throw new MeshError('PERMISSION_DENIED', 'name record refused: ExpiryTooLate: it expires after its naming right', {
+      details: { reason: 'ExpiryTooLate', exp, latest: rightExp }
+    })
+  }
   return {
     name,
     peer: peerIdFromDid(validated.issuer).toString(),
     addrs: addrs as string[],
     seq,
     exp: exp * 1000,
+    rights: [...validated.chain.cids],
     // copies: a decoded token is a view into the decoder's 64 KiB buffer, which a stored view keeps alive
     signed: { token: value.token.slice(), proofs: value.proofs.map((p) => p.slice()) }
   }
+}
+
+/**
+ * True when a verified record still holds at `now` (ms): not expired, and no delegation of its naming
+ * right revoked since it was verified.
+ *
+ * @example
+ * ```ts
+ * if (!isLive(held, revoked)) records.delete(held.name)
+ * ```
+ */
+export function isLive(record: Pick<NameRecord, 'exp' | 'rights'>, revoked: RevocationStore | undefined, now = Date.now()): boolean {
+  if (record.exp <= now) return false
+  return revoked === undefined || !record.rights.some((cid) => revoked.isRevoked(cid))
 }
 
 /** True when `candidate` should replace `held`: same name, and newer. */

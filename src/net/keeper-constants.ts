@@ -24,3 +24,14 @@ export const RESERVATION_RENEW_MARGIN_MS = 60_000
 
 /** Shortest wait before a renewal, in ms, so a relay granting tiny reservations is not hammered. */
 export const MIN_RENEW_DELAY_MS = 1_000
+
+/**
+ * Longest reservation the keeper believes a relay grants, in ms: 24 hours (libp2p relays grant 2
+ * hours by default). A relay that answers with a later expiry is lying or misconfigured; the keeper
+ * takes the reservation to end this long after it was granted, renews it before then, and when the
+ * relay still claims the old expiry at that point, drops the connection to it and reserves anew.
+ */
+export const MAX_RESERVATION_TTL_MS = 24 * 60 * 60 * 1000
+
+/** Longest delay a Node.js timer can wait (2^31-1 ms); a longer one fires after 1 ms instead. */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1

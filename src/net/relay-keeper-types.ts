@@ -1,5 +1,5 @@
 /** The public types of the relay keeper: its options, its events and what it needs from a node. */
-import type { AbortOptions, ComponentLogger, Connection, Listener, Transport } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, Connection, Listener, PeerId, Transport } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Options of `relayKeeper`. */
@@ -49,6 +49,13 @@ export interface RelayKeeperInit {
    */
   renewMarginMs?: number
   /**
+   * Longest reservation a relay is believed to grant, in ms: an expiry further away is taken to be
+   * this far away, and the keeper reserves anew when the relay still claims it then.
+   *
+   * @default MAX_RESERVATION_TTL_MS (24 hours)
+   */
+  maxReservationTtlMs?: number
+  /**
    * Called after each new reservation (first one, or after the relay dropped or restarted), once the
    * circuit address is advertised: the place to (re-)register the agent's name on that relay.
    *
@@ -79,7 +86,10 @@ export interface RelayKeeperEvents {
 
 /** The libp2p internals the keeper uses (a subset of a node's components). */
 export interface RelayKeeperComponents {
-  connectionManager: { openConnection(peer: Multiaddr, options?: AbortOptions): Promise<Connection> }
+  connectionManager: {
+    openConnection(peer: Multiaddr, options?: AbortOptions): Promise<Connection>
+    closeConnections(peer: PeerId, options?: AbortOptions): Promise<void>
+  }
   transportManager: { listen(addrs: Multiaddr[]): Promise<void>; getTransports(): Transport[]; getListeners(): Listener[] }
   logger: ComponentLogger
 }

@@ -3,6 +3,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import {
   DEFAULT_RESERVATIONS_MULTI,
+  MAX_RESERVATION_TTL_MS,
+  MAX_TIMER_DELAY_MS,
   MIN_RENEW_DELAY_MS,
   RECONNECT_BACKOFF_MULTIPLIER,
   RECONNECT_INITIAL_BACKOFF_MS,
@@ -66,6 +68,7 @@ export class RelayKeeper extends TypedEventEmitter<RelayKeeperEvents> implements
   private readonly jitter: number
   private readonly attemptTimeout: number
   private readonly renewMargin: number
+  private readonly maxReservationTtl: number
   private readonly onReservation: RelayKeeperInit['onReservation']
   private store: ReservationStore | undefined
   private shutdown = new AbortController()
@@ -98,6 +101,7 @@ export class RelayKeeper extends TypedEventEmitter<RelayKeeperEvents> implements
     this.jitter = Math.min(Math.max(init.jitter ?? RECONNECT_JITTER, 0), 1)
     this.attemptTimeout = init.attemptTimeoutMs ?? RESERVATION_ATTEMPT_TIMEOUT_MS
     this.renewMargin = init.renewMarginMs ?? RESERVATION_RENEW_MARGIN_MS
+    this.maxReservationTtl = init.maxReservationTtlMs ?? MAX_RESERVATION_TTL_MS
     this.onReservation = init.onReservation
   }
 
@@ -189,8 +193,7 @@ export class RelayKeeper extends TypedEventEmitter<RelayKeeperEvents> implements
   private readonly onCreated = (evt: CustomEvent<{ relay: PeerId }>): void => {
     const relay = this.find(evt.detail.relay)
     if (relay === undefined || !this.started) return
-    const expire = this.store?.getReservation(relay.peer)?.expire
-    relay.expires = expire === undefined ? undefined : Number(expire) * 1000
+    relay.expires = this.grantedExpiry(relay)
     this.scheduleRenewal(relay)
     if (relay.status === 'reserved') {
       this.log('renewed reservation on %s until %s', relay.addr, new Date(relay.expires ?? 0).toISOString())
@@ -267,8 +270,7 @@ export class RelayKeeper extends TypedEventEmitter<RelayKeeperEvents> implements
       if (!this.started) return
       // the reservation event may already have marked it reserved while we awaited
       if ((relay.status as RelayState['status']) !== 'reserved') {
-        const expire = this.store?.getReservation(relay.peer)?.expire
-        relay.expires = expire === undefined ? undefined : Number(expire) * 1000
+        relay.expires = this.grantedExpiry(relay)
         this.scheduleRenewal(relay)
         this.markReserved(relay)
       }
@@ -324,13 +326,30 @@ export class RelayKeeper extends TypedEventEmitter<RelayKeeperEvents> implements
     }
   }
 
+  /**
+   * The expiry of the reservation held on `relay`, in ms since the epoch, as the relay granted it but
+   * no later than `maxReservationTtlMs` from now: a relay claiming a longer reservation is lying.
+   */
+  private grantedExpiry(relay: RelayState): number | undefined {
+    const expire = this.store?.getReservation(relay.peer)?.expire
+    if (expire === undefined) return undefined
+    const latest = Date.now() + this.maxReservationTtl
+    const claimed = Number(expire) * 1000
+    if (!(claimed <= latest)) {
+      this.log('%s claims a reservation until %s; taking it to end at %s', relay.addr, new Date(Math.min(claimed, 8.64e15)).toISOString(), new Date(latest).toISOString())
+      return latest
+    }
+    return claimed
+  }
+
   private scheduleRenewal(relay: RelayState): void {
     clearTimeout(relay.renewTimer)
     if (relay.expires === undefined || !this.started) return
     const remaining = relay.expires - Date.now()
-    const delay = Math.max(
-      MIN_RENEW_DELAY_MS,
-      remaining > 2 * this.renewMargin ? remaining - this.renewMargin : remaining / 2
+    // a Node.js timer longer than 2^31-1 ms fires at once: bounded on both sides
+    const delay = Math.min(
+      MAX_TIMER_DELAY_MS,
+      Math.max(MIN_RENEW_DELAY_MS, remaining > 2 * this.renewMargin ? remaining - this.renewMargin : remaining / 2)
     )
     relay.renewTimer = setTimeout(() => {
       const before = relay.expires
@@ -338,9 +357,17 @@ export class RelayKeeper extends TypedEventEmitter<RelayKeeperEvents> implements
       if (store === undefined) return
       const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.attemptTimeout)])
       this.exclusive(async () => store.addRelay(relay.peer, 'configured'), { signal })
-        .then(() => {
+        .then(async () => {
+          if (relay.status !== 'reserved' || relay.expires !== before) return
+          if (before !== undefined && before <= Date.now()) {
+            // the reservation should have ended, yet the transport keeps the relay's claim and will
+            // not renew it: drop the connection, which drops the reservation, and reserve anew
+            this.log('%s did not renew a reservation past its believable end; reconnecting', relay.addr)
+            await this.components.connectionManager.closeConnections(relay.peer, { signal })
+            return
+          }
           // the relay store refreshes only within its own window; try again closer to expiry
-          if (relay.status === 'reserved' && relay.expires === before) this.scheduleRenewal(relay)
+          this.scheduleRenewal(relay)
         })
         .catch((err: unknown) => {
           this.log('renewal on %s failed - %e', relay.addr, err)

@@ -5,7 +5,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Libp2p } from 'libp2p'
 import { allowAuthenticatedPeers, createAgent, createRelay, grantName, type Relay, type RelayOptions } from '../../src/index.ts'
 import { generateSigner } from '../../src/identity/index.ts'
-import { createAgentNode } from '../../src/net/index.ts'
+import { createAgentNode, MAX_RESERVATION_TTL_MS } from '../../src/net/index.ts'
 import { RelayKeeper, type RelayKeeperInit, type RelayStatus, relayKeeper } from '../../src/net/index.ts'
 import { nowSeconds } from '../fixtures/mesh.ts'
 import { waitFor } from '../fixtures/wait.ts'
@@ -257,5 +257,98 @@ describe('relay keeper (real in-process libp2p nodes over TCP)', function () {
 
   it('refuses a relay address without /p2p/<id>', () => {
     assert.throws(() => relayKeeper({ relays: ['/ip4/127.0.0.1/tcp/1'] })({ logger: silentLogger } as never), /p2p/)
+  })
+})
+
+/** Make `relay` answer every reservation with an expiry `years` later than the one it keeps. */
+function lieAboutExpiry(relay: Relay, years: number): void {
+  const store = (relay.node.services as unknown as { relay: { reservationStore: { reserve: (...a: unknown[]) => { expire: number } } } })
+    .relay.reservationStore
+  const reserve = store.reserve.bind(store)
+  store.reserve = (...a) => {
+    const granted = reserve(...a)
+    return { ...granted, expire: granted.expire + years * 365 * 24 * 3600 }
+  }
+}
+
+/** An agent node whose circuit transport counts the reservations (and renewals) its keeper asks for. */
+async function countingAgent(
+  privateKey: PrivateKey,
+  relays: string[],
+  keeper: Omit<RelayKeeperInit, 'relays'> = {}
+): Promise<{ node: Libp2p; keeper: RelayKeeper; asked: () => number }> {
+  const node = await createAgentNode({ privateKey, relays, keeper, libp2p: { start: false } })
+  const transport = (node as unknown as { components: { transportManager: { getTransports(): unknown[] } } }).components.transportManager
+    .getTransports()
+    .find((t) => (t as { [Symbol.toStringTag]: string })[Symbol.toStringTag] === '@libp2p/circuit-relay-v2-transport') as {
+    reservationStore: { addRelay: (...a: unknown[]) => Promise<unknown> }
+  }
+  let asked = 0
+  const store = transport.reservationStore
+  const addRelay = store.addRelay.bind(store)
+  store.addRelay = async (...a) => {
+    asked++
+    return addRelay(...a)
+  }
+  await node.start()
+  return { node, keeper: node.services.relayKeeper as RelayKeeper, asked: () => asked }
+}
+
+describe('a relay that lies about a reservation\'s expiry', function () {
+  this.timeout(30_000)
+  const cleanup: Array<() => Promise<unknown>> = []
+  afterEach(async () => {
+    await Promise.allSettled(cleanup.splice(0).map(async (f) => f()))
+  })
+
+  it('does not make the agent spin: the claimed expiry is capped and the renewal waits', async () => {
+    const key = await agentKey()
+    const relay = await startRelay({ allow: [key.peerId] })
+    cleanup.push(async () => relay.stop())
+    lieAboutExpiry(relay, 10)
+    const overflows: Error[] = []
+    const onWarning = (w: Error): void => {
+      if (w.name === 'TimeoutOverflowWarning') overflows.push(w)
+    }
+    process.on('warning', onWarning)
+    cleanup.push(async () => process.off('warning', onWarning))
+    const agent = await countingAgent(key.privateKey, [relay.addrs[0]!])
+    cleanup.push(async () => agent.node.stop())
+    await agent.keeper.ready({ signal: AbortSignal.timeout(10_000) })
+    const expires = agent.keeper.statuses[0]!.expires!
+    assert.ok(expires <= Date.now() + MAX_RESERVATION_TTL_MS, `believed the relay's ${new Date(expires).toISOString()}`)
+    const before = agent.asked()
+    await new Promise((resolve) => setTimeout(resolve, 2_000))
+    assert.equal(agent.asked() - before, 0, 'no renewal is due for a day')
+    assert.deepEqual(overflows.map((w) => w.message), [])
+  })
+
+  it('does not spin either when told to believe reservations longer than a timer can wait', async () => {
+    const key = await agentKey()
+    const relay = await startRelay({ allow: [key.peerId] })
+    cleanup.push(async () => relay.stop())
+    lieAboutExpiry(relay, 10)
+    const agent = await countingAgent(key.privateKey, [relay.addrs[0]!], { maxReservationTtlMs: Number.POSITIVE_INFINITY })
+    cleanup.push(async () => agent.node.stop())
+    await agent.keeper.ready({ signal: AbortSignal.timeout(10_000) })
+    const before = agent.asked()
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    assert.equal(agent.asked() - before, 0, 'the renewal timer waits its longest, not 1 ms')
+  })
+
+  it('is reserved on anew when the lie outlives the longest reservation the keeper believes', async () => {
+    const key = await agentKey()
+    const relay = await startRelay({ allow: [key.peerId] })
+    cleanup.push(async () => relay.stop())
+    lieAboutExpiry(relay, 10)
+    const agent = await countingAgent(key.privateKey, [relay.addrs[0]!], { maxReservationTtlMs: 3_000, initialBackoffMs: 100 })
+    cleanup.push(async () => agent.node.stop())
+    await agent.keeper.ready({ signal: AbortSignal.timeout(10_000) })
+    // the first reservation was made while the node started
+    const types: string[] = []
+    for (const type of ['relay:connected', 'relay:disconnected'] as const) agent.keeper.addEventListener(type, () => types.push(type))
+    await waitFor('a new reservation', () => types.slice(0, 2).join() === 'relay:disconnected,relay:connected', 15_000)
+    assert.ok(agent.keeper.statuses[0]!.expires! <= Date.now() + 3_000)
+    assert.ok(agent.asked() < 20, `asked the relay ${agent.asked()} times`)
   })
 })
