@@ -89,7 +89,7 @@ export interface AgentOptions {
   /**
    * How long a name registration lasts before the agent renews it, in ms.
    *
-   * @default DEFAULT_RECORD_TTL_MS
+   * @default 300000 (5 min)
    */
   recordTtl?: number
   /**
