@@ -89,7 +89,7 @@ export interface AgentOptions {
   /**
    * How long a name registration lasts before the agent renews it, in ms.
    *
-   * @default DEFAULT_RECORD_TTL_MS
+   * @default 300000 (5 min)
    */
   recordTtl?: number
   /**
@@ -148,11 +148,19 @@ export interface Agent {
   /**
    * Call `intent` on the agent named `name`, through its relays.
    *
-   * @throws {MeshError} `NOT_FOUND` (unknown name), `PERMISSION_DENIED` (with the UCAN reason),
+   * @throws {MeshError} `NOT_FOUND` (unknown name), `FAILED_PRECONDITION` (the caller's `trust` has
+   * no authority for the name's organisation), `PERMISSION_DENIED` (with the UCAN reason),
    * `UNIMPLEMENTED` (unknown intent), `INVALID_ARGUMENT`, `DEADLINE_EXCEEDED`, `CANCELLED`,
    * `UNAVAILABLE`, `RESOURCE_EXHAUSTED`, or the handler's own code
    */
   call<C extends IntentContract>(name: string, intent: C, args: ArgsOf<C>, options?: AgentCallOptions): Promise<ResultOf<C>>
+  /**
+   * Call an intent given by command only; its arguments and result are not checked against a type.
+   *
+   * @throws {MeshError} `NOT_FOUND`, `FAILED_PRECONDITION`, `PERMISSION_DENIED`, `UNIMPLEMENTED`,
+   * `INVALID_ARGUMENT`, `DEADLINE_EXCEEDED`, `CANCELLED`, `UNAVAILABLE`, `RESOURCE_EXHAUSTED`, or the
+   * handler's own code, as for a call with a contract
+   */
   call<Result = unknown>(name: string, intent: string, args?: unknown, options?: AgentCallOptions): Promise<Result>
   /** Call an intent and read its progress events with `for await`; the result is `stream.result`. */
   stream<C extends IntentContract>(
@@ -161,6 +169,7 @@ export interface Agent {
     args: ArgsOf<C>,
     options?: AgentCallOptions
   ): CallStream<ProgressOf<C>, ResultOf<C>>
+  /** Stream an intent given by command only; its progress events and result are not checked against a type. */
   stream<Progress = unknown, Result = unknown>(
     name: string,
     intent: string,

@@ -70,14 +70,30 @@ function checkRelays(relays: string[]): string[] {
  *
  * @example
  * ```ts
- * import { createAgent, defineIntent } from 'agentmesh'
+ * import { createAgent, createRelay, grantName } from 'agentmesh'
+ * import { generateSigner } from 'agentmesh/identity'
+ * import { delegate } from 'agentmesh/ucan'
  *
- * const greet = defineIntent({ cmd: '/greet' })
- * const agent = await createAgent({ name: 'acme/prod/demo', relays: [relayAddr], trust: { acme: authorityDid } })
- * agent.handle(greet, (args, ctx) => `hello ${ctx.caller.did}`)
+ * // the organisation's key, the agent's and the caller's; acme grants a name and a capability
+ * const acme = generateSigner()
+ * const agentKey = generateSigner()
+ * const callerKey = generateSigner()
+ * const expiration = Math.floor(Date.now() / 1000) + 3600
+ * const nameRight = await grantName({ issuer: acme, audience: agentKey.did, name: 'acme/prod/demo', expiration })
+ * const mayGreet = await delegate({ issuer: acme, audience: callerKey.did, subject: acme.did, command: '/greet', expiration })
+ * const trust = { acme: acme.did }
+ * const relay = await createRelay({ listen: ['/ip4/127.0.0.1/tcp/0/ws'], trust })
  *
- * const caller = await createAgent({ relays: [relayAddr], identity: orchestratorKey, proofs: [delegation] })
- * const result = await caller.call('acme/prod/demo', greet, {}, { timeout: 5_000 })
+ * // an edge agent: its name, the right to it, and the authority whose delegations it accepts
+ * const agent = await createAgent({ name: 'acme/prod/demo', relays: relay.addrs, identity: agentKey, proofs: [nameRight], trust })
+ * agent.handle('/greet', (args: { who: string }) => `hello ${args.who}`)
+ *
+ * // an orchestrator: no name; its capability, and whom it trusts to vouch for names
+ * const caller = await createAgent({ relays: relay.addrs, identity: callerKey, proofs: [mayGreet], trust })
+ * console.log(await caller.call('acme/prod/demo', '/greet', { who: 'world' }, { timeout: 5_000 })) // hello world
+ *
+ * await Promise.all([caller.stop(), agent.stop()])
+ * await relay.stop()
  * ```
  */
 export async function createAgent(options: AgentOptions): Promise<Agent> {

@@ -99,7 +99,17 @@ export class MeshError extends Error {
   }
 }
 
-/** True when `code` belongs to the closed set of {@link ErrorCode}s. */
+/**
+ * True when `code` belongs to the closed set of {@link ErrorCode}s.
+ *
+ * @example
+ * ```ts
+ * import { isErrorCode } from 'agentmesh'
+ *
+ * console.log(isErrorCode('PERMISSION_DENIED')) // true
+ * console.log(isErrorCode('FORBIDDEN'))         // false
+ * ```
+ */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && CODE_SET.has(code)
 }

@@ -28,7 +28,7 @@ export interface RelayOptions {
   /**
    * Multiaddrs to listen on. A relay is the only role that listens.
    *
-   * @default DEFAULT_RELAY_LISTEN (loopback WebSockets and TCP on free ports)
+   * @default ['/ip4/127.0.0.1/tcp/0/ws', '/ip4/127.0.0.1/tcp/0'] (loopback WebSockets and TCP on free ports)
    */
   listen?: string[]
   /** The relay's identity; a fresh Ed25519 key when omitted. */

@@ -7,9 +7,13 @@ export const ED25519_PUB_PREFIX: Readonly<Uint8Array> = Uint8Array.of(0xed, 0x01
 /** Every Ed25519 `did:key` starts with this (base58btc of the `ed25519-pub` prefix). */
 export const DID_KEY_ED25519_PREFIX = 'did:key:z6Mk'
 
-/** Length of an Ed25519 public key, a private seed, and a signature, in bytes. */
+/** Length of a raw Ed25519 public key, in bytes. */
 export const ED25519_PUBLIC_KEY_BYTES = 32
+
+/** Length of a raw Ed25519 private seed, in bytes (what {@link generateSeed} returns). */
 export const ED25519_SEED_BYTES = 32
+
+/** Length of an Ed25519 signature, in bytes. */
 export const ED25519_SIGNATURE_BYTES = 64
 
 /** DER prefix that wraps a raw 32-byte Ed25519 public key into SubjectPublicKeyInfo. */

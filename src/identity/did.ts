@@ -62,7 +62,17 @@ export function publicKeyFromDid(did: string): Uint8Array {
   return key
 }
 
-/** True when `did` is a well-formed Ed25519 `did:key`. */
+/**
+ * True when `did` is a well-formed Ed25519 `did:key`; never throws.
+ *
+ * @example
+ * ```ts
+ * import { generateSigner, isEd25519Did } from 'agentmesh/identity'
+ *
+ * console.log(isEd25519Did(generateSigner().did)) // true
+ * console.log(isEd25519Did('did:web:acme.example')) // false
+ * ```
+ */
 export function isEd25519Did(did: unknown): did is string {
   return typeof did === 'string' && tryPublicKeyFromDid(did) !== undefined
 }

@@ -9,17 +9,7 @@ import {
   VERIFY_KEY_CACHE_SIZE
 } from './constants.ts'
 
-/**
- * Ed25519 with Node's native implementation (OpenSSL), on raw 32-byte keys.
- *
- * @example
- * ```ts
- * const seed = generateSeed()
- * const key = privateKeyFromSeed(seed)
- * const sig = signEd25519(key, bytes)
- * verifyEd25519(publicKeyFromSeed(seed), bytes, sig) // true
- * ```
- */
+// Ed25519 with Node's native implementation (OpenSSL), on raw 32-byte keys.
 
 function concat(prefix: Readonly<Uint8Array>, raw: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(prefix.length + raw.length)
@@ -28,7 +18,18 @@ function concat(prefix: Readonly<Uint8Array>, raw: Uint8Array): Buffer {
   return out
 }
 
-/** A fresh random 32-byte Ed25519 seed. */
+/**
+ * A fresh random 32-byte Ed25519 seed (secret: whoever holds it can sign as its key).
+ *
+ * @example
+ * ```ts
+ * import { generateSeed, signerFromSeed } from 'agentmesh/identity'
+ *
+ * const seed = generateSeed()
+ * console.log(seed.length)                                          // 32
+ * console.log(signerFromSeed(seed).did === signerFromSeed(seed).did) // true: the seed is the key
+ * ```
+ */
 export function generateSeed(): Uint8Array {
   return new Uint8Array(randomBytes(ED25519_SEED_BYTES))
 }
@@ -55,7 +56,20 @@ export function rawPublicKey(privateKey: KeyObject): Uint8Array {
   return new Uint8Array(spki.subarray(spki.length - ED25519_PUBLIC_KEY_BYTES))
 }
 
-/** The raw 32-byte public key that belongs to a seed. */
+/**
+ * The raw 32-byte public key that belongs to a seed.
+ *
+ * @throws {MeshError} `INVALID_ARGUMENT` when `seed` is not 32 bytes
+ * @example
+ * ```ts
+ * import { didFromPublicKey, generateSeed, publicKeyFromSeed, signerFromSeed } from 'agentmesh/identity'
+ *
+ * const seed = generateSeed()
+ * const publicKey = publicKeyFromSeed(seed)
+ * console.log(publicKey.length)                                       // 32
+ * console.log(didFromPublicKey(publicKey) === signerFromSeed(seed).did) // true
+ * ```
+ */
 export function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
   return rawPublicKey(privateKeyFromSeed(seed))
 }
@@ -84,6 +98,17 @@ function cachedPublicKey(publicKey: Uint8Array): KeyObject {
 /**
  * Verify an Ed25519 signature. Never throws: a malformed key or signature reads as `false`.
  * Public keys are turned into native KeyObjects once and kept in a small bounded cache.
+ *
+ * @example
+ * ```ts
+ * import { generateSigner, verifyEd25519 } from 'agentmesh/identity'
+ *
+ * const alice = generateSigner()
+ * const data = new TextEncoder().encode('hello')
+ * const signature = alice.sign(data)
+ * console.log(verifyEd25519(alice.publicKey, data, signature))                             // true
+ * console.log(verifyEd25519(alice.publicKey, new TextEncoder().encode('hullo'), signature)) // false
+ * ```
  */
 export function verifyEd25519(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
   if (signature.length !== ED25519_SIGNATURE_BYTES) return false

@@ -33,7 +33,18 @@ export function assertName(name: unknown): asserts name is string {
   }
 }
 
-/** True when `name` is a well-formed agent name. */
+/**
+ * True when `name` is a well-formed agent name (see {@link assertName}); never throws.
+ *
+ * @example
+ * ```ts
+ * import { isName } from 'agentmesh'
+ *
+ * console.log(isName('acme/prod/k8s')) // true
+ * console.log(isName('Acme/prod'))     // false: labels are lowercase
+ * console.log(isName('acme'))          // false: a name has 2 to 8 labels
+ * ```
+ */
 export function isName(name: unknown): name is string {
   try {
     assertName(name)

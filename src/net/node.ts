@@ -51,7 +51,7 @@ export interface RelayLimits {
   /**
    * Reservations held at once.
    *
-   * @default MAX_RESERVATIONS
+   * @default 10000
    */
   maxReservations?: number
   /** Longest life of one relayed connection, in ms. @default unlimited */

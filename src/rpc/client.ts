@@ -28,7 +28,7 @@ export interface CallOptions {
   /**
    * Time the caller waits for the result, in ms; it travels to the agent as the call's deadline.
    *
-   * @default DEFAULT_CALL_TIMEOUT_MS
+   * @default 30000 (30 s)
    */
   timeout?: number
   /**
@@ -43,7 +43,7 @@ export interface CallOptions {
   /**
    * Largest response frame accepted, in bytes.
    *
-   * @default MAX_FRAME_BYTES
+   * @default 67112960 (64 MiB + 4 KiB)
    */
   maxFrameBytes?: number
 }

@@ -74,5 +74,9 @@ export interface AuthorizationRequest {
  * (a cached chain) or with a promise.
  */
 export interface CallAuthorizer {
+  /**
+   * Decide on one call, before its handler runs: return the {@link Grant} (who the caller is, how
+   * to check its derived actions) or throw `PERMISSION_DENIED` with the reason.
+   */
   authorize(request: AuthorizationRequest): Grant | Promise<Grant>
 }

@@ -3,15 +3,33 @@ import type { Delegation } from './delegation.ts'
 import type { Invocation } from './invocation.ts'
 import type { ParsedPolicy } from './policy.ts'
 
-/** A Map that forgets its least recently used entries beyond `limit`. */
+/**
+ * A Map that forgets its least recently used entries beyond `limit`. {@link UcanCache} is made of
+ * three.
+ *
+ * @example
+ * ```ts
+ * import { BoundedMap } from 'agentmesh/ucan'
+ *
+ * const recent = new BoundedMap<string, number>(2)
+ * recent.set('a', 1)
+ * recent.set('b', 2)
+ * recent.get('a') // a is now the most recently used
+ * recent.set('c', 3) // over the limit: b, the least recently used, is forgotten
+ * console.log(recent.get('b'), recent.get('a'), recent.size) // undefined 1 2
+ * ```
+ */
 export class BoundedMap<K, V> {
   readonly #map = new Map<K, V>()
+  /** Most entries kept (at least 1). */
   readonly limit: number
 
+  /** An empty map that keeps at most `limit` entries (at least 1). */
   constructor(limit: number) {
     this.limit = Math.max(1, limit)
   }
 
+  /** The value of `key`, which becomes the most recently used; `undefined` when absent. */
   get(key: K): V | undefined {
     const value = this.#map.get(key)
     if (value !== undefined) {
@@ -21,6 +39,7 @@ export class BoundedMap<K, V> {
     return value
   }
 
+  /** Set `key` as the most recently used entry, forgetting the least recently used one beyond `limit`. */
   set(key: K, value: V): void {
     this.#map.delete(key)
     this.#map.set(key, value)
@@ -30,10 +49,12 @@ export class BoundedMap<K, V> {
     }
   }
 
+  /** How many entries are kept. */
   get size(): number {
     return this.#map.size
   }
 
+  /** Forget every entry. */
   clear(): void {
     this.#map.clear()
   }
@@ -97,5 +118,21 @@ export class UcanCache {
   }
 }
 
-/** The cache {@link validate} uses when given none. */
+/**
+ * The process-wide cache {@link validate} and {@link validateChain} use when given no `cache`.
+ *
+ * @example
+ * ```ts
+ * import { defaultCache, delegate, generateSigner, invoke, validate } from 'agentmesh/ucan'
+ *
+ * const acme = generateSigner()
+ * const bot = generateSigner()
+ * const expiration = Math.floor(Date.now() / 1000) + 60
+ * const proof = await delegate({ issuer: acme, audience: bot.did, subject: acme.did, command: '/greet', expiration })
+ * const inv = await invoke({ issuer: bot, subject: acme.did, command: '/greet', proofs: [proof], expiration })
+ * await validate(inv.bytes, { proofs: [proof.bytes] }) // given no `cache`, validate uses defaultCache
+ * console.log(defaultCache.delegations.size) // 1: the proof, its signature verified once
+ * defaultCache.clear() // forget every verified token (between tests, say)
+ * ```
+ */
 export const defaultCache = new UcanCache()

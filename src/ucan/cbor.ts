@@ -11,7 +11,18 @@ import { UcanError } from './errors.ts'
  * `undefined`, trailing bytes), because a token's CID and signature are over its exact bytes.
  */
 
-/** Encode an IPLD value as DAG-CBOR. */
+/**
+ * Encode an IPLD value as DAG-CBOR, in its one canonical form.
+ *
+ * @example
+ * ```ts
+ * import { decodeCanonical, encodeCbor, tokenCid } from 'agentmesh/ucan'
+ *
+ * const bytes = encodeCbor({ b: 1, a: [true, null] }) // map keys sorted, integers minimal
+ * console.log(decodeCanonical(bytes)) // { a: [ true, null ], b: 1 }
+ * console.log(tokenCid(bytes).toString().startsWith('bafy')) // true: a CIDv1 over the exact bytes
+ * ```
+ */
 export function encodeCbor(value: unknown): Uint8Array {
   return dagCbor.encode(value)
 }

@@ -99,6 +99,38 @@ export function checkTimeBounds(
 /**
  * A validated delegation chain, ready to check more actions on behalf of the same caller without
  * verifying any signature again. A chain with no delegations is the subject acting for itself.
+ * {@link validate} returns one as `chain`.
+ *
+ * @example
+ * ```ts
+ * import { delegate, generateSigner, invoke, validate } from 'agentmesh/ucan'
+ *
+ * const acme = generateSigner()
+ * const orchestrator = generateSigner()
+ * const expiration = Math.floor(Date.now() / 1000) + 3600
+ * const mayUseK8s = await delegate({
+ *   issuer: acme,
+ *   audience: orchestrator.did,
+ *   subject: acme.did,
+ *   command: '/k8s',
+ *   policy: [['<=', '.replicas', 10]],
+ *   expiration
+ * })
+ * const inv = await invoke({
+ *   issuer: orchestrator,
+ *   subject: acme.did,
+ *   command: '/k8s/scale',
+ *   args: { replicas: 3 },
+ *   proofs: [mayUseK8s],
+ *   expiration
+ * })
+ * const { chain } = await validate(inv.bytes, { proofs: [mayUseK8s.bytes], trusted: [acme.did] })
+ * console.log(chain.subject === acme.did, chain.holder === orchestrator.did) // true true
+ * // derived actions, checked with no signature verified again
+ * console.log(chain.allows('/k8s/patch', { replicas: 5 })) // true: /k8s covers /k8s/patch
+ * console.log(chain.allows('/k8s/scale', { replicas: 50 })) // false: the policy caps replicas at 10
+ * console.log(chain.allows('/db/query', { replicas: 1 })) // false: outside /k8s
+ * ```
  */
 export class ValidatedChain {
   /** The authority the chain is about (the root `sub`). */

@@ -25,7 +25,21 @@ export function isCommand(cmd: unknown): cmd is string {
   return cmd === cmd.toLowerCase()
 }
 
-/** Throw `InvalidCommand` unless `cmd` is well-formed. */
+/**
+ * Throw a {@link UcanError} `InvalidCommand` unless `cmd` is well-formed (see {@link isCommand}).
+ *
+ * @example
+ * ```ts
+ * import { assertCommand, UcanError } from 'agentmesh/ucan'
+ *
+ * assertCommand('/k8s/scale') // ok
+ * try {
+ *   assertCommand('/K8s/scale')
+ * } catch (err) {
+ *   console.log(UcanError.is(err, 'InvalidCommand')) // true: commands are lowercase
+ * }
+ * ```
+ */
 export function assertCommand(cmd: unknown): asserts cmd is string {
   if (!isCommand(cmd)) throw new UcanError('InvalidCommand', `not a valid command: ${JSON.stringify(cmd)}`)
 }

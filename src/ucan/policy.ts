@@ -115,7 +115,18 @@ export function assertPolicy(policy: unknown): asserts policy is Policy {
   parsePolicy(policy)
 }
 
-/** True when `policy` is a well-formed policy. */
+/**
+ * True when `policy` is a well-formed policy; never throws (see {@link assertPolicy} for the reason).
+ *
+ * @example
+ * ```ts
+ * import { isPolicy } from 'agentmesh/ucan'
+ *
+ * console.log(isPolicy([['<=', '.replicas', 10]])) // true
+ * console.log(isPolicy([['>', '.replicas', 'three']])) // false: > compares numbers only
+ * console.log(isPolicy('.replicas <= 10')) // false: a policy is an array of statements
+ * ```
+ */
 export function isPolicy(policy: unknown): policy is Policy {
   try {
     parsePolicy(policy)
