@@ -35,15 +35,15 @@ export interface AdmissionInit {
  * be signed by that very peer. Everyone else is refused: the relay is never an open proxy.
  *
  * An admission is remembered until the record or its naming right ends, and at most
- * {@link ADMISSION_TTL_MS}; a remembered one is dropped as soon as its right is revoked. At most
- * {@link MAX_ADMISSION_ENTRIES} admissions and refusals are remembered, the oldest forgotten first.
+ * 5 minutes (`ADMISSION_TTL_MS`); a remembered one is dropped as soon as its right is revoked. At most
+ * 10,000 (`MAX_ADMISSION_ENTRIES`) admissions and refusals are remembered, the oldest forgotten first.
  */
 export class RelayAdmission {
   private readonly components: AdmissionComponents
   private readonly init: AdmissionInit
   private readonly allow: Set<string>
   private readonly admitted = new Map<string, Pick<NameRecord, 'exp' | 'rights'>>()
-  /** Why the last refusal of each peer happened, for operators and tests (the latest {@link MAX_ADMISSION_ENTRIES}). */
+  /** Why the last refusal of each peer happened, for operators and tests (the latest 10,000, `MAX_ADMISSION_ENTRIES`). */
   readonly refusals = new Map<string, string>()
 
   constructor(components: AdmissionComponents, init: AdmissionInit) {

@@ -51,7 +51,7 @@ export interface SignNameRecordOptions {
   addrs: string[]
   /** @default Date.now() */
   seq?: number
-  /** Lifetime in ms, at most {@link MAX_RECORD_TTL_MS}; the record ends with the naming right if that ends first. */
+  /** Lifetime in ms, at most 1 hour (`MAX_RECORD_TTL_MS`); the record ends with the naming right if that ends first. */
   ttl: number
   /** Delegations among which the naming right for `name` is found. */
   proofs: ReadonlyArray<Delegation | Uint8Array>
@@ -61,7 +61,7 @@ export interface SignNameRecordOptions {
  * Sign the agent's name record.
  *
  * @throws {MeshError} `PERMISSION_DENIED` when the proofs hold no naming right for this agent;
- * `INVALID_ARGUMENT` for a `ttl` longer than {@link MAX_RECORD_TTL_MS}
+ * `INVALID_ARGUMENT` for a `ttl` longer than 1 hour (`MAX_RECORD_TTL_MS`)
  * @example
  * ```ts
  * const signed = await signNameRecord({ signer, name: 'acme/prod/k8s', addrs, ttl: 300_000, proofs: [right] })
@@ -122,7 +122,7 @@ function isSignedRecord(value: unknown): value is SignedNameRecord {
  * Verify a signed record from anywhere (a relay, the DHT, a file): the agent's signature, its naming
  * right chained to the authority trusted for the name's organisation, the policy on `.name`,
  * revocation and expiry. Nothing a relay says is taken on trust. A record must end within
- * {@link MAX_RECORD_TTL_MS} (plus the UCAN clock skew) and no later than its naming right: a stolen
+ * 1 hour (`MAX_RECORD_TTL_MS`) (plus the UCAN clock skew) and no later than its naming right: a stolen
  * key cannot sign itself a record that outlives the right's revocation or expiry.
  *
  * @throws {MeshError} `NOT_FOUND` for a record of another name; `PERMISSION_DENIED` with the UCAN

@@ -9,50 +9,50 @@ export interface RelayKeeperInit {
   /**
    * How many relays to hold a reservation on at once.
    *
-   * @default DEFAULT_RESERVATIONS_MULTI (2) when given two relays or more, else 1
+   * @default 2 when given two relays or more, else 1
    */
   reservations?: number
   /**
    * First wait before retrying a relay, in ms.
    *
-   * @default RECONNECT_INITIAL_BACKOFF_MS
+   * @default 250
    */
   initialBackoffMs?: number
   /**
    * Longest wait between attempts on one relay, in ms.
    *
-   * @default RECONNECT_MAX_BACKOFF_MS
+   * @default 30000 (30 s)
    */
   maxBackoffMs?: number
   /**
    * Growth of the wait after each failed attempt.
    *
-   * @default RECONNECT_BACKOFF_MULTIPLIER
+   * @default 2
    */
   backoffMultiplier?: number
   /**
    * Randomised share of each wait, between 0 and 1.
    *
-   * @default RECONNECT_JITTER
+   * @default 0.2
    */
   jitter?: number
   /**
    * Time one attempt on a relay may take, in ms.
    *
-   * @default RESERVATION_ATTEMPT_TIMEOUT_MS
+   * @default 10000 (10 s)
    */
   attemptTimeoutMs?: number
   /**
    * How long before expiry a reservation is renewed, in ms.
    *
-   * @default RESERVATION_RENEW_MARGIN_MS
+   * @default 60000 (1 min)
    */
   renewMarginMs?: number
   /**
    * Longest reservation a relay is believed to grant, in ms: an expiry further away is taken to be
    * this far away, and the keeper reserves anew when the relay still claims it then.
    *
-   * @default MAX_RESERVATION_TTL_MS (24 hours)
+   * @default 86400000 (24 h)
    */
   maxReservationTtlMs?: number
   /**

@@ -107,6 +107,7 @@ export class RelayKeeper extends TypedEventEmitter<RelayKeeperEvents> implements
 
   readonly [Symbol.toStringTag] = 'agentmesh/relay-keeper'
 
+  /** True between `start()` and `stop()` (libp2p's `Startable`). */
   isStarted(): boolean {
     return this.started
   }
