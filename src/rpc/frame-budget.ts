@@ -108,8 +108,9 @@ export class FrameBudget {
       }
     }
     if (bytes === 0) {
+      // the sweep stops itself once it finds nothing held: frames that span chunks at high call
+      // rates come and go faster than a timer should be made and cleared
       this.holding.delete(holder)
-      if (this.holding.size === 0) this.stopSweep()
       return
     }
     holder.last = performance.now()
@@ -137,13 +138,12 @@ export class FrameBudget {
     this.sweep.unref()
   }
 
-  private stopSweep(): void {
-    if (this.sweep === undefined) return
-    clearInterval(this.sweep)
-    this.sweep = undefined
-  }
-
   private findStalled(): void {
+    if (this.holding.size === 0) {
+      clearInterval(this.sweep)
+      this.sweep = undefined
+      return
+    }
     const now = performance.now()
     for (const holder of [...this.holding]) {
       if (holder.paused()) {
