@@ -72,7 +72,7 @@ export interface AgentOptions {
    * Limits on calls served: calls in flight on the agent and per caller (refused at once with
    * `RESOURCE_EXHAUSTED` beyond them), the largest frame, the bytes of frames not yet whole the
    * agent holds across callers (`maxBufferedBytes`, 4 largest frames by default; one caller may make
-   * it hold one largest frame at most), and the idempotency keys remembered per caller and the
+   * it hold two largest frames at most), and the idempotency keys remembered per caller and the
    * callers they are remembered for (see `IntentServerInit`). A stream that goes past the frame
    * bytes is answered `RESOURCE_EXHAUSTED` and reset; one whose frame has had no byte for
    * `frameStallMs` (30 s by default), `DEADLINE_EXCEEDED`.
@@ -87,7 +87,8 @@ export interface AgentOptions {
     idempotencyCallers?: number
   }
   /**
-   * How long a name registration lasts before the agent renews it, in ms.
+   * How long a name registration lasts before the agent renews it, in ms: at most 1 hour (a longer
+   * one makes `createAgent` fail with `INVALID_ARGUMENT`; relays and resolvers refuse such records).
    *
    * @default 300000 (5 min)
    */

@@ -35,7 +35,8 @@ export interface AdmissionInit {
  * be signed by that very peer. Everyone else is refused: the relay is never an open proxy.
  *
  * An admission is remembered until the record or its naming right ends, and at most
- * 5 minutes (`ADMISSION_TTL_MS`); a remembered one is dropped as soon as its right is revoked. At most
+ * 5 minutes (`ADMISSION_TTL_MS`); a remembered one is not used again once its right is revoked (it is
+ * checked at the peer's next reservation or renewal; one granted already runs until then). At most
  * 10,000 (`MAX_ADMISSION_ENTRIES`) admissions and refusals are remembered, the oldest forgotten first.
  */
 export class RelayAdmission {

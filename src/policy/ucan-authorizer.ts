@@ -84,6 +84,9 @@ function parseAuth(auth: unknown): UcanAuth {
   return auth as UcanAuth
 }
 
+/** No delegations: what a call presenting none, on a connection that keeps none, shares. */
+const NONE: ReadonlyMap<string, Delegation> = new Map()
+
 /** Bytes of the tokens in `store`. */
 function bytesOf(store: ReadonlyMap<string, Delegation>): number {
   let bytes = 0
@@ -128,9 +131,9 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
    * own: a token must not hold the frame it came in) and held for this call only. Refused when they
    * would take the connection over its count or byte budget.
    */
-  const staged = (kept: ReadonlyMap<string, Delegation>, tokens: Uint8Array[]): Map<string, Delegation> => {
+  const staged = (kept: ReadonlyMap<string, Delegation>, tokens: Uint8Array[]): ReadonlyMap<string, Delegation> => {
+    if (tokens.length === 0) return NONE
     const fresh = new Map<string, Delegation>()
-    if (tokens.length === 0) return fresh
     let bytes = bytesOf(kept)
     for (const token of tokens) {
       const own = token.byteLength === token.buffer.byteLength ? token : new Uint8Array(token)
@@ -210,7 +213,7 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
     request: AuthorizationRequest,
     caller: { peer: string; did: string },
     inv: Uint8Array,
-    store: Map<string, Delegation>
+    store: ReadonlyMap<string, Delegation>
   ): Promise<ValidatedChain> => {
     const validated = await validate(inv, {
       proofs: store,
@@ -240,7 +243,7 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
    */
   const chainFor = (request: AuthorizationRequest, caller: { peer: string; did: string }): ValidatedChain | Promise<ValidatedChain> => {
     const auth = parseAuth(request.auth)
-    const kept = presented.get(request.connection) ?? new Map<string, Delegation>()
+    const kept = presented.get(request.connection) ?? NONE
     const fresh = staged(kept, auth.dlg ?? [])
     const proofs = fresh.size === 0 ? kept : new Map([...kept, ...fresh])
     if (auth.inv !== undefined) {

@@ -33,9 +33,13 @@ export interface CallOptions {
   timeout?: number
   /**
    * Idempotency key: retrying with the same key and the same arguments returns the handler's first
-   * outcome, even when the first attempt hit its deadline or was cancelled; the intent never runs twice
-   * unless the handler gave up because that attempt was stopped. Other arguments with the same key are
-   * refused with `INVALID_ARGUMENT`.
+   * outcome, even when the first attempt hit its deadline or was cancelled. Other arguments with the
+   * same key are refused with `INVALID_ARGUMENT`. The agent forgets a key, and a retry then runs the
+   * intent again, when: the handler ended with `CANCELLED` or `DEADLINE_EXCEEDED` (its attempt was
+   * stopped, or a call it made timed out) or with any error after its attempt was stopped; the key's
+   * window (10 minutes) has passed; the caller made more keyed calls than its quota (1,000 by
+   * default), which forgets its oldest; or the agent tracks its quota of callers (256) and this caller
+   * is the least recently active.
    */
   idempotencyKey?: string
   /** W3C `traceparent` of the caller's span, passed to the handler. */

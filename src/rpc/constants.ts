@@ -9,8 +9,9 @@ export const MAX_FRAME_BYTES = 64 * 1024 * 1024 + 4096
 
 /**
  * Bytes of frames not yet whole that an agent holds at most, across all callers: four frames of the
- * largest size. One caller may make it hold at most one (`maxFrameBytes`) across its streams. Past
- * either, the stream whose bytes went over is answered `RESOURCE_EXHAUSTED` and reset.
+ * largest size. One caller may make it hold at most two across its streams (two large calls of its
+ * own arriving side by side). Past either, the stream whose bytes went over is answered
+ * `RESOURCE_EXHAUSTED` and reset.
  */
 export const MAX_BUFFERED_FRAME_BYTES = 4 * MAX_FRAME_BYTES
 

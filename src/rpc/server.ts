@@ -51,7 +51,8 @@ export interface IntentServerInit {
   maxFrameBytes?: number
   /**
    * Bytes of frames not yet whole the agent holds at most, across callers; one caller may make it
-   * hold at most `maxFrameBytes`. Past either, the stream is answered `RESOURCE_EXHAUSTED` and reset.
+   * hold at most two largest frames (`2 * maxFrameBytes`), so that two large calls of one caller can
+   * arrive side by side. Past either, the stream is answered `RESOURCE_EXHAUSTED` and reset.
    *
    * @default MAX_BUFFERED_FRAME_BYTES
    */
@@ -169,7 +170,7 @@ export class IntentServer implements Startable {
       init.idempotencyCallers ?? MAX_IDEMPOTENCY_CALLERS
     )
     this.frameBudget = new FrameBudget({
-      perCaller: Math.min(this.maxFrameBytes, init.maxBufferedBytes ?? MAX_BUFFERED_FRAME_BYTES),
+      perCaller: Math.min(2 * this.maxFrameBytes, init.maxBufferedBytes ?? MAX_BUFFERED_FRAME_BYTES),
       total: init.maxBufferedBytes ?? MAX_BUFFERED_FRAME_BYTES,
       stallMs: init.frameStallMs ?? FRAME_STALL_MS
     })

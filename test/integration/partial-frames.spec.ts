@@ -9,7 +9,7 @@ import type { Connection, Stream } from '@libp2p/interface'
 const KiB = 1024
 const FRAME = 256 * KiB
 const BUDGET = 3 * FRAME
-const STALL_MS = 800
+const STALL_MS = 1_500
 
 /** The varint length prefix of a frame of `n` bytes. */
 function prefix(n: number): Uint8Array {
@@ -124,15 +124,17 @@ describe('frames not yet whole: a caller cannot make the agent hold memory by ne
     await waitFor('the agent to free what the strangers sent', () => heldByDecoders() === 0)
   })
 
-  it('a caller with no capability holds one frame at most: its second unfinished frame is refused and reset', async () => {
+  it('a caller with no capability holds two frames at most: its third unfinished frame is refused and reset', async () => {
     const connection = await stranger()
     const first = await partialFrame(connection, FRAME - KiB)
     const second = await partialFrame(connection, FRAME - KiB)
-    const ended = await within(second.outcome, 5_000, 'the stream over the budget ends')
+    const third = await partialFrame(connection, FRAME - KiB)
+    const ended = await within(third.outcome, 5_000, 'the stream over the budget ends')
     assert.ok(ended.reset, 'the stream over the budget was reset')
     assert.deepEqual(ended.codes, ['RESOURCE_EXHAUSTED'], 'an error frame came first')
-    assert.equal(first.stream.status, 'open', 'the frame within the budget is still being read')
-    assert.ok(heldByDecoders() <= FRAME, `the agent holds ${heldByDecoders()} bytes for the stranger`)
+    assert.equal(first.stream.status, 'open', 'the frames within the budget are still being read')
+    assert.equal(second.stream.status, 'open', 'the frames within the budget are still being read')
+    assert.ok(heldByDecoders() <= 2 * FRAME, `the agent holds ${heldByDecoders()} bytes for the stranger`)
     assert.equal(await mesh.caller.call('acme/prod/target', '/echo', 'still here'), 'still here')
   })
 
@@ -169,10 +171,10 @@ describe('frames not yet whole: a caller cannot make the agent hold memory by ne
       .newStream(RPC_PROTOCOL, { runOnLimitedConnection: true })
     const chunks: Uint8Array[] = []
     stream.addEventListener('message', (evt) => chunks.push(evt.data.subarray()))
-    // a byte string of 14 bytes: well-formed DAG-CBOR, but not a frame
-    const body = new Uint8Array([0x4e, ...new Uint8Array(14).fill(0x41)])
+    // a byte string of 7 bytes: well-formed DAG-CBOR, but not a frame
+    const body = new Uint8Array([0x47, ...new Uint8Array(7).fill(0x41)])
     stream.send(prefix(body.byteLength))
-    // one byte every STALL_MS / 4: the frame takes almost four stall periods to arrive
+    // one byte every STALL_MS / 4: the frame takes two stall periods to arrive
     for (let i = 0; i < body.byteLength; i++) {
       stream.send(body.subarray(i, i + 1))
       await new Promise((resolve) => setTimeout(resolve, STALL_MS / 4))
@@ -180,5 +182,28 @@ describe('frames not yet whole: a caller cannot make the agent hold memory by ne
     await waitFor('the answer', () => codesOf(chunks).length > 0)
     assert.deepEqual(codesOf(chunks), ['INVALID_ARGUMENT'], 'the whole frame was read and answered, not cut off')
     stream.abort(new Error('done'))
+  })
+})
+
+describe('frames not yet whole: the budget leaves room for large calls arriving side by side', function () {
+  this.timeout(60_000)
+  const LARGE = 8 * 1024 * KiB
+  let mesh: Mesh
+
+  before(async () => {
+    mesh = await startMesh({ name: 'acme/prod/big', agent: { limits: { maxFrameBytes: LARGE + 64 * KiB } } })
+    mesh.agent.handle('/size', (args: { blob: Uint8Array }) => args.blob.byteLength)
+    assert.equal(await mesh.caller.call('acme/prod/big', '/size', { blob: new Uint8Array(1) }), 1)
+  })
+
+  after(async () => {
+    await mesh.stop()
+  })
+
+  it('two calls of one caller with args of nearly the largest frame both run (their frames overlap on the way)', async () => {
+    // each large request takes a stream of its own, and yamux windows interleave the two
+    const blob = new Uint8Array(LARGE - KiB).fill(7)
+    const sizes = await Promise.all([0, 1].map(() => mesh.caller.call('acme/prod/big', '/size', { blob }, { timeout: 30_000 })))
+    assert.deepEqual(sizes, [blob.byteLength, blob.byteLength])
   })
 })
