@@ -38,8 +38,9 @@ export interface CallOptions {
    * intent again, when: the handler ended with `CANCELLED` or `DEADLINE_EXCEEDED` (its attempt was
    * stopped, or a call it made timed out) or with any error after its attempt was stopped; the key's
    * window (10 minutes) has passed; the caller made more keyed calls than its quota (1,000 by
-   * default), which forgets its oldest; or the agent tracks its quota of callers (256) and this caller
-   * is the least recently active.
+   * default), or its remembered outcomes hold more than 64 MiB, which forgets its oldest; the
+   * agent's remembered outcomes hold more than 256 MiB, or it tracks its quota of callers (256), and
+   * this caller is among the least recently active.
    */
   idempotencyKey?: string
   /** W3C `traceparent` of the caller's span, passed to the handler. */

@@ -61,6 +61,15 @@ export const MAX_IDEMPOTENCY_KEYS_PER_CALLER = 1_000
  */
 export const MAX_IDEMPOTENCY_CALLERS = 256
 
+/**
+ * Bytes of remembered idempotent outcomes per caller: one largest frame. Past it, the caller's
+ * oldest keys are forgotten (a retry of one of them runs the intent again).
+ */
+export const MAX_IDEMPOTENCY_BYTES_PER_CALLER = MAX_FRAME_BYTES
+
+/** Bytes of remembered idempotent outcomes in all: four largest frames. */
+export const MAX_IDEMPOTENCY_BYTES = 4 * MAX_FRAME_BYTES
+
 /** The agent card protocol id. */
 export const CARD_PROTOCOL = '/agentmesh/card'
 

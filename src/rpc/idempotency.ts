@@ -15,41 +15,72 @@ export interface IdempotentEntry {
   readonly expires: number
 }
 
-/** The keys of one caller, oldest first. */
-type CallerKeys = Map<string, IdempotentEntry>
+/** An entry with the bytes its outcome holds (0 until the outcome is known). */
+interface Held extends IdempotentEntry {
+  bytes: number
+}
+
+/** The keys of one caller, oldest first, and the bytes their outcomes hold. */
+interface CallerKeys {
+  readonly keys: Map<string, Held>
+  bytes: number
+}
+
+/** Limits of an {@link IdempotencyStore}. */
+export interface IdempotencyLimits {
+  /** Keys remembered per caller; its oldest is forgotten first. */
+  keysPerCaller: number
+  /** Callers tracked; the least recently active one is forgotten with all its keys. */
+  callers: number
+  /** Bytes of remembered outcomes per caller; its oldest keys are forgotten first beyond it. */
+  bytesPerCaller: number
+  /** Bytes of remembered outcomes in all; the least recently active callers' oldest keys go first. */
+  bytes: number
+}
 
 /**
  * Remembers the outcome of calls made with an idempotency key, per caller, intent and key, for a
  * window, so that a retry gets the first outcome instead of running again.
  *
  * Bounded per caller and in callers, so that no caller can make another forget: each caller (PeerId)
- * has its own quota of keys and its oldest key is forgotten first when it makes one more; at most
- * `maxCallers` callers are tracked, and when one more caller comes, the caller that used a key least
- * recently is forgotten with all its keys. Filling the table of callers takes `maxCallers` identities
- * that each hold authority for some intent, and a caller that retries soon after its first attempt is
- * among the most recent ones.
+ * has its own quota of keys and of bytes of remembered outcomes, and its oldest keys are forgotten
+ * first when it goes past one; at most `callers` callers are tracked, and when one more caller comes,
+ * the caller that used a key least recently is forgotten with all its keys. Past the bytes in all,
+ * the least recently active callers' oldest keys are forgotten. Filling the table of callers takes
+ * that many identities that each hold authority for some intent, and a caller that retries soon
+ * after its first attempt is among the most recent ones.
+ *
+ * @example
+ * ```ts
+ * const store = new IdempotencyStore(600_000, { keysPerCaller: 1000, callers: 256, bytesPerCaller: 64 << 20, bytes: 256 << 20 })
+ * store.set(peer, idempotencyKey('/charge', 'order-42'), argsDigestOf(args), outcome)
+ * store.get(peer, idempotencyKey('/charge', 'order-42'))?.outcome // the first outcome, for a retry
+ * ```
  */
 export class IdempotencyStore {
   /** Callers by PeerId, least recently used first. */
   private readonly callers = new Map<string, CallerKeys>()
   private readonly windowMs: number
-  private readonly maxKeysPerCaller: number
-  private readonly maxCallers: number
+  private readonly limits: IdempotencyLimits
+  private bytes = 0
 
-  constructor(windowMs: number, maxKeysPerCaller: number, maxCallers: number) {
+  constructor(windowMs: number, limits: IdempotencyLimits) {
     this.windowMs = windowMs
-    this.maxKeysPerCaller = Math.max(1, maxKeysPerCaller)
-    this.maxCallers = Math.max(1, maxCallers)
+    this.limits = {
+      keysPerCaller: Math.max(1, limits.keysPerCaller),
+      callers: Math.max(1, limits.callers),
+      bytesPerCaller: Math.max(0, limits.bytesPerCaller),
+      bytes: Math.max(0, limits.bytes)
+    }
   }
 
   /** The remembered entry of `key` for `peer`, if it is still in its window. */
   get(peer: string, key: string, now = Date.now()): IdempotentEntry | undefined {
-    const keys = this.callers.get(peer)
-    const entry = keys?.get(key)
-    if (keys === undefined || entry === undefined) return undefined
+    const caller = this.callers.get(peer)
+    const entry = caller?.keys.get(key)
+    if (caller === undefined || entry === undefined) return undefined
     if (entry.expires <= now) {
-      keys.delete(key)
-      if (keys.size === 0) this.callers.delete(peer)
+      this.drop(peer, caller, key, entry)
       return undefined
     }
     return entry
@@ -57,43 +88,64 @@ export class IdempotencyStore {
 
   /** Remember `outcome` as the first outcome of `key` for `peer`, with the digest of its arguments. */
   set(peer: string, key: string, digest: string, outcome: Promise<Frame | undefined>, now = Date.now()): IdempotentEntry {
-    let keys = this.callers.get(peer)
-    if (keys === undefined) {
-      keys = new Map()
+    let caller = this.callers.get(peer)
+    if (caller === undefined) {
+      caller = { keys: new Map(), bytes: 0 }
     } else {
       this.callers.delete(peer)
     }
     // most recently used caller last
-    this.callers.set(peer, keys)
-    while (this.callers.size > this.maxCallers) {
-      const leastRecent = this.callers.keys().next()
+    this.callers.set(peer, caller)
+    while (this.callers.size > this.limits.callers) {
+      const leastRecent = this.callers.entries().next()
       if (leastRecent.done === true) break
-      this.callers.delete(leastRecent.value)
+      this.dropCaller(leastRecent.value[0], leastRecent.value[1])
     }
-    const entry: IdempotentEntry = { digest, outcome, expires: now + this.windowMs }
-    keys.delete(key)
-    keys.set(key, entry)
-    while (keys.size > this.maxKeysPerCaller) {
-      const oldest = keys.keys().next()
+    const earlier = caller.keys.get(key)
+    if (earlier !== undefined) this.drop(peer, caller, key, earlier)
+    const entry: Held = { digest, outcome, expires: now + this.windowMs, bytes: 0 }
+    caller.keys.set(key, entry)
+    while (caller.keys.size > this.limits.keysPerCaller) {
+      const oldest = caller.keys.entries().next()
       if (oldest.done === true) break
-      keys.delete(oldest.value)
+      this.drop(peer, caller, oldest.value[0], oldest.value[1])
     }
+    outcome.then(
+      (frame) => {
+        if (frame === undefined) return
+        let bytes: number
+        try {
+          bytes = frameBytes(frame)
+        } catch {
+          // not a value DAG-CBOR could carry (a cycle, say): its answer fails to encode; keep nothing
+          this.forget(peer, key, entry)
+          return
+        }
+        this.weigh(peer, key, entry, bytes)
+      },
+      () => {}
+    )
     return entry
   }
 
   /** Forget `key` of `peer`, if it still holds `entry` (a later call may have taken the key since). */
   forget(peer: string, key: string, entry: IdempotentEntry): void {
-    const keys = this.callers.get(peer)
-    if (keys?.get(key) !== entry) return
-    keys.delete(key)
-    if (keys.size === 0) this.callers.delete(peer)
+    const caller = this.callers.get(peer)
+    const held = caller?.keys.get(key)
+    if (caller === undefined || held !== entry) return
+    this.drop(peer, caller, key, held)
   }
 
   /** Number of keys remembered, across callers. */
   get size(): number {
     let size = 0
-    for (const keys of this.callers.values()) size += keys.size
+    for (const caller of this.callers.values()) size += caller.keys.size
     return size
+  }
+
+  /** Bytes of the outcomes remembered, across callers (as {@link frameBytes} counts them). */
+  get heldBytes(): number {
+    return this.bytes
   }
 
   /** Number of callers with keys remembered. */
@@ -103,8 +155,63 @@ export class IdempotencyStore {
 
   /** Number of keys remembered for `peer`. */
   keysOf(peer: string): number {
-    return this.callers.get(peer)?.size ?? 0
+    return this.callers.get(peer)?.keys.size ?? 0
   }
+
+  /** The outcome of `entry` is known and holds `bytes`: count them, and forget keys past the budgets. */
+  private weigh(peer: string, key: string, entry: Held, bytes: number): void {
+    const caller = this.callers.get(peer)
+    if (caller === undefined || caller.keys.get(key) !== entry) return
+    entry.bytes = bytes
+    caller.bytes += bytes
+    this.bytes += bytes
+    while (caller.bytes > this.limits.bytesPerCaller) {
+      const oldest = caller.keys.entries().next()
+      if (oldest.done === true) break
+      this.drop(peer, caller, oldest.value[0], oldest.value[1])
+    }
+    for (const [other, keys] of this.callers) {
+      if (this.bytes <= this.limits.bytes) break
+      while (this.bytes > this.limits.bytes && keys.keys.size > 0) {
+        const oldest = keys.keys.entries().next()
+        if (oldest.done === true) break
+        this.drop(other, keys, oldest.value[0], oldest.value[1])
+      }
+    }
+  }
+
+  private drop(peer: string, caller: CallerKeys, key: string, entry: Held): void {
+    caller.keys.delete(key)
+    caller.bytes -= entry.bytes
+    this.bytes -= entry.bytes
+    entry.bytes = 0
+    if (caller.keys.size === 0 && this.callers.get(peer) === caller) this.callers.delete(peer)
+  }
+
+  private dropCaller(peer: string, caller: CallerKeys): void {
+    this.bytes -= caller.bytes
+    caller.bytes = 0
+    caller.keys.clear()
+    this.callers.delete(peer)
+  }
+}
+
+/**
+ * About the bytes `value` holds in memory, counted from its leaves: a byte array its length, a string
+ * three bytes a character (its UTF-8 length at most), anything else a few bytes. Enough to bound what
+ * remembered outcomes hold, without encoding them again.
+ */
+export function frameBytes(value: unknown): number {
+  if (value instanceof Uint8Array) return value.byteLength
+  if (typeof value === 'string') return 3 * value.length
+  if (typeof value !== 'object' || value === null) return 9
+  let bytes = 9
+  if (Array.isArray(value)) {
+    for (const item of value) bytes += frameBytes(item)
+    return bytes
+  }
+  for (const [field, item] of Object.entries(value)) bytes += field.length + frameBytes(item)
+  return bytes
 }
 
 /** The key of a call within its caller's keys: the intent and the caller's key, unambiguously joined. */

@@ -11,6 +11,8 @@ import {
   MAX_BUFFERED_FRAME_BYTES,
   MAX_CALLS_PER_STREAM,
   MAX_FRAME_BYTES,
+  MAX_IDEMPOTENCY_BYTES,
+  MAX_IDEMPOTENCY_BYTES_PER_CALLER,
   MAX_IDEMPOTENCY_CALLERS,
   MAX_IDEMPOTENCY_KEYS_PER_CALLER,
   MAX_INBOUND_STREAMS,
@@ -164,11 +166,12 @@ export class IntentServer implements Startable {
     this.maxCallsPerStream = init.maxCallsPerStream ?? MAX_CALLS_PER_STREAM
     this.maxInflight = init.maxInflight ?? MAX_INFLIGHT_CALLS
     this.maxCallsPerCaller = init.maxCallsPerCaller ?? MAX_CALLS_PER_CALLER
-    this.idempotency = new IdempotencyStore(
-      init.idempotencyWindowMs ?? IDEMPOTENCY_WINDOW_MS,
-      init.idempotencyKeysPerCaller ?? MAX_IDEMPOTENCY_KEYS_PER_CALLER,
-      init.idempotencyCallers ?? MAX_IDEMPOTENCY_CALLERS
-    )
+    this.idempotency = new IdempotencyStore(init.idempotencyWindowMs ?? IDEMPOTENCY_WINDOW_MS, {
+      keysPerCaller: init.idempotencyKeysPerCaller ?? MAX_IDEMPOTENCY_KEYS_PER_CALLER,
+      callers: init.idempotencyCallers ?? MAX_IDEMPOTENCY_CALLERS,
+      bytesPerCaller: MAX_IDEMPOTENCY_BYTES_PER_CALLER,
+      bytes: MAX_IDEMPOTENCY_BYTES
+    })
     this.frameBudget = new FrameBudget({
       perCaller: Math.min(2 * this.maxFrameBytes, init.maxBufferedBytes ?? MAX_BUFFERED_FRAME_BYTES),
       total: init.maxBufferedBytes ?? MAX_BUFFERED_FRAME_BYTES,
