@@ -4,7 +4,6 @@ import { MeshError } from '../errors.ts'
 import type { AuthorizationRequest, CallAuthorizer, Grant } from '../rpc/index.ts'
 import {
   type Delegation,
-  decodeDelegation,
   findChain,
   type RevocationStore,
   UcanCache,
@@ -14,14 +13,8 @@ import {
   validateChain
 } from '../ucan/index.ts'
 import { type AuditEvent, type AuditSink, argsDigest } from './audit.ts'
-import { callerOf, chainsOf, grants, presented } from './connection-state.ts'
-import {
-  GRANTS_PER_CONNECTION,
-  MAX_PROOF_BYTES_PER_CONNECTION,
-  MAX_PROOFS_PER_CALL,
-  MAX_PROOFS_PER_CONNECTION,
-  MAX_REPLAY_ENTRIES
-} from './constants.ts'
+import { callerOf, chainsOf, grants, keepTokens, keptTokens, stageTokens } from './connection-state.ts'
+import { GRANTS_PER_CONNECTION, MAX_PROOFS_PER_CALL, MAX_REPLAY_ENTRIES } from './constants.ts'
 import type { LocalPolicy } from './local-policy.ts'
 
 /** The `auth` field of a request, as the UCAN authorizer reads it. */
@@ -84,15 +77,6 @@ function parseAuth(auth: unknown): UcanAuth {
   return auth as UcanAuth
 }
 
-/** No delegations: what a call presenting none, on a connection that keeps none, shares. */
-const NONE: ReadonlyMap<string, Delegation> = new Map()
-
-/** Bytes of the tokens in `store`. */
-function bytesOf(store: ReadonlyMap<string, Delegation>): number {
-  let bytes = 0
-  for (const delegation of store.values()) bytes += delegation.bytes.byteLength
-  return bytes
-}
 
 function isCid(value: unknown): value is CID {
   return CID.asCID(value) !== null
@@ -126,51 +110,7 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
     }
   }
 
-  /**
-   * The tokens a call presents that the connection does not keep yet, decoded (from a copy of their
-   * own: a token must not hold the frame it came in) and held for this call only. Refused when they
-   * would take the connection over its count or byte budget.
-   */
-  const staged = (kept: ReadonlyMap<string, Delegation>, tokens: Uint8Array[]): ReadonlyMap<string, Delegation> => {
-    if (tokens.length === 0) return NONE
-    const fresh = new Map<string, Delegation>()
-    let bytes = bytesOf(kept)
-    for (const token of tokens) {
-      const own = token.byteLength === token.buffer.byteLength ? token : new Uint8Array(token)
-      const delegation = decodeDelegation(own)
-      const cid = delegation.cid.toString()
-      if (kept.has(cid) || fresh.has(cid)) continue
-      bytes += own.byteLength
-      if (kept.size + fresh.size >= MAX_PROOFS_PER_CONNECTION) {
-        throw new UcanError('MalformedToken', `more than ${MAX_PROOFS_PER_CONNECTION} delegations on one connection`)
-      }
-      if (bytes > MAX_PROOF_BYTES_PER_CONNECTION) {
-        throw new UcanError('MalformedToken', `more than ${MAX_PROOF_BYTES_PER_CONNECTION} bytes of delegations on one connection`)
-      }
-      fresh.set(cid, delegation)
-    }
-    return fresh
-  }
 
-  /**
-   * Keep a call's tokens on its connection, now that its chain validated. Within the budgets again:
-   * a concurrent call may have kept others since; a token left out is presented again by the caller.
-   */
-  const keep = (connection: Connection, fresh: ReadonlyMap<string, Delegation>): void => {
-    if (fresh.size === 0) return
-    let kept = presented.get(connection)
-    if (kept === undefined) {
-      kept = new Map()
-      presented.set(connection, kept)
-    }
-    let bytes = bytesOf(kept)
-    for (const [cid, delegation] of fresh) {
-      if (kept.has(cid)) continue
-      if (kept.size >= MAX_PROOFS_PER_CONNECTION || bytes + delegation.bytes.byteLength > MAX_PROOF_BYTES_PER_CONNECTION) return
-      bytes += delegation.bytes.byteLength
-      kept.set(cid, delegation)
-    }
-  }
 
   const checkReplay = (cid: string, exp: number | null): void => {
     const now = Date.now()
@@ -243,12 +183,12 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
    */
   const chainFor = (request: AuthorizationRequest, caller: { peer: string; did: string }): ValidatedChain | Promise<ValidatedChain> => {
     const auth = parseAuth(request.auth)
-    const kept = presented.get(request.connection) ?? NONE
-    const fresh = staged(kept, auth.dlg ?? [])
+    const kept = keptTokens(request.connection)
+    const fresh = stageTokens(kept, auth.dlg ?? [])
     const proofs = fresh.size === 0 ? kept : new Map([...kept, ...fresh])
     if (auth.inv !== undefined) {
       return signedChain(request, caller, auth.inv, proofs).then((chain) => {
-        keep(request.connection, fresh)
+        keepTokens(request.connection, fresh)
         return chain
       })
     }
@@ -258,7 +198,7 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
       chain = validateChain(prf, { holder: caller.did, proofs, trusted, revoked: init.revoked, cache, ...clock })
       chainsOf(request.connection).add(prf, chain)
     }
-    keep(request.connection, fresh)
+    keepTokens(request.connection, fresh)
     return chain
   }
 
@@ -269,8 +209,8 @@ export function ucanAuthorizer(init: UcanAuthorizerInit): CallAuthorizer {
     cmd: string,
     args: unknown
   ): ValidatedChain | undefined => {
-    const store = presented.get(connection)
-    if (store === undefined || store.size === 0) return undefined
+    const store = keptTokens(connection)
+    if (store.size === 0) return undefined
     const links = findChain(store.values(), holder, cmd, Math.floor(Date.now() / 1000))
     if (links === undefined) return undefined
     try {

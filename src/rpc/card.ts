@@ -3,7 +3,7 @@ import { MeshError } from '../errors.ts'
 import { decodeMessages, writeMessage } from './codec.ts'
 import { CARD_PROTOCOL, FRAME_VERSION, MAX_CARD_BYTES } from './constants.ts'
 import { jsonSchemaOf } from './contract.ts'
-import type { ServedIntent } from './server.ts'
+import type { ServedIntent } from './server-types.ts'
 import type { AbortOptions, Connection, Stream } from '@libp2p/interface'
 
 /** One intent as the agent card describes it. */

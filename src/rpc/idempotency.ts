@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
+import { MeshError } from '../errors.ts'
 import type { Frame } from './frames.ts'
+import { andThen, type MaybePromise } from './maybe-promise.ts'
+import type { RunningCall } from './running-call.ts'
 
 /** What a key remembers: the digest of the arguments it was first used with, and the handler's outcome. */
 export interface IdempotentEntry {
@@ -212,6 +215,53 @@ export function frameBytes(value: unknown): number {
   }
   for (const [field, item] of Object.entries(value)) bytes += field.length + frameBytes(item)
   return bytes
+}
+
+/**
+ * The answer of a call with an idempotency key: the outcome remembered for the key, or the
+ * handler's (`run`), run now and remembered. What is remembered is the handler's own outcome, not how
+ * the call that ran it ended: when that call hit its deadline or was cancelled while the handler went
+ * on, a retry gets the handler's result. A retry that comes while the handler runs waits for it,
+ * within its own deadline. An error the handler ends with after its call was stopped, and any
+ * `CANCELLED` or `DEADLINE_EXCEEDED`, says nothing about the operation: it is not remembered, and a
+ * retry (a waiting one too) runs the intent again. A key reused with other arguments is refused
+ * with `INVALID_ARGUMENT`.
+ *
+ * `run(raced)` runs the handler, raced with the call's stop when `raced` is true.
+ */
+export function runIdempotent(
+  store: IdempotencyStore,
+  call: RunningCall,
+  key: string,
+  digest: string,
+  id: number,
+  run: (raced: boolean) => MaybePromise<Frame>
+): MaybePromise<Frame> {
+  const first = store.get(call.peer, key)
+  if (first !== undefined) {
+    if (first.digest !== digest) {
+      throw new MeshError('INVALID_ARGUMENT', 'this idempotency key was used with other arguments', {
+        details: { reason: 'IdempotencyKeyReused' }
+      })
+    }
+    return andThen(call.race(first.outcome), (outcome) =>
+      outcome === undefined ? runIdempotent(store, call, key, digest, id, run) : { ...outcome, id }
+    )
+  }
+  const own = Promise.resolve(run(false))
+  const entry = store.set(
+    call.peer,
+    key,
+    digest,
+    own.then((outcome) => {
+      if (outcome.type !== 'err' || !(call.reason !== undefined || outcome.code === 'CANCELLED' || outcome.code === 'DEADLINE_EXCEEDED')) {
+        return outcome
+      }
+      store.forget(call.peer, key, entry)
+      return undefined
+    })
+  )
+  return call.race(own)
 }
 
 /** The key of a call within its caller's keys: the intent and the caller's key, unambiguously joined. */

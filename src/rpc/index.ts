@@ -39,4 +39,5 @@ export { errorFrame, errorFromFrame, type Frame, parseFrame, TRACEPARENT } from 
 export type { AuthorizationRequest, CallAuthorizer, CallContext, Caller, Grant, IntentHandler } from './handler.ts'
 export { remoteDidString, remotePeerString } from './peers.ts'
 export { andThen, isThenable, type MaybePromise } from './maybe-promise.ts'
-export { IntentServer, type IntentServerComponents, type IntentServerInit, type ServedIntent } from './server.ts'
+export { IntentServer } from './server.ts'
+export type { IntentServerComponents, IntentServerInit, ServedIntent } from './server-types.ts'

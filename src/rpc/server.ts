@@ -26,97 +26,20 @@ import { FrameBudget } from './frame-budget.ts'
 import { errorFrame, type Frame, parseFrame, type RequestFrame } from './frames.ts'
 import { CallerHoldBack } from './hold-back.ts'
 import type { CallAuthorizer, Grant, IntentHandler } from './handler.ts'
-import { argsDigestOf, IdempotencyStore, idempotencyKey } from './idempotency.ts'
+import { argsDigestOf, IdempotencyStore, idempotencyKey, runIdempotent } from './idempotency.ts'
 import { andThen, isThenable, type MaybePromise } from './maybe-promise.ts'
 import { remoteDidString, remotePeerString } from './peers.ts'
 import { deadlineExceeded, RunningCall, ServerCallContext } from './running-call.ts'
-import type { ComponentLogger, Connection, Logger, Startable, Stream } from '@libp2p/interface'
+import type { IntentServerComponents, IntentServerInit, ServedIntent } from './server-types.ts'
+import type { Connection, Logger, Startable, Stream } from '@libp2p/interface'
 
-/** The part of a libp2p node the intent server needs. */
-export interface IntentServerComponents {
-  registrar: {
-    handle(protocol: string, handler: (stream: Stream, connection: Connection) => void, options?: object): Promise<void>
-    unhandle(protocol: string): Promise<void>
-  }
-  logger: ComponentLogger
-}
-
-/** Options of the intent server. */
-export interface IntentServerInit {
-  /** Decides which calls may run. Required: there is no allow-all default. */
-  authorizer: CallAuthorizer
-  /**
-   * Largest frame accepted or sent, in bytes.
-   *
-   * @default MAX_FRAME_BYTES
-   */
-  maxFrameBytes?: number
-  /**
-   * Bytes of frames not yet whole the agent holds at most, across callers; one caller may make it
-   * hold at most two largest frames (`2 * maxFrameBytes`), so that two large calls of one caller can
-   * arrive side by side. Past either, the stream is answered `RESOURCE_EXHAUSTED` and reset.
-   *
-   * @default MAX_BUFFERED_FRAME_BYTES
-   */
-  maxBufferedBytes?: number
-  /**
-   * How long a frame not yet whole may go without a byte before its stream is answered
-   * `DEADLINE_EXCEEDED` and reset, in ms.
-   *
-   * @default FRAME_STALL_MS
-   */
-  frameStallMs?: number
-  /**
-   * Requests in flight on one stream at once.
-   *
-   * @default MAX_CALLS_PER_STREAM
-   */
-  maxCallsPerStream?: number
-  /**
-   * Calls running at once on this agent; more are refused at once with `RESOURCE_EXHAUSTED`.
-   *
-   * @default MAX_INFLIGHT_CALLS
-   */
-  maxInflight?: number
-  /**
-   * Calls one caller may have running at once; more are refused at once with `RESOURCE_EXHAUSTED`.
-   *
-   * @default MAX_CALLS_PER_CALLER
-   */
-  maxCallsPerCaller?: number
-  /**
-   * How long an idempotency key remembers its first outcome, in ms.
-   *
-   * @default IDEMPOTENCY_WINDOW_MS
-   */
-  idempotencyWindowMs?: number
-  /**
-   * Idempotency keys remembered per caller (PeerId); a caller's one more key forgets its own oldest.
-   *
-   * @default MAX_IDEMPOTENCY_KEYS_PER_CALLER
-   */
-  idempotencyKeysPerCaller?: number
-  /**
-   * Callers whose idempotency keys are remembered; one more forgets the least recent caller's keys.
-   *
-   * @default MAX_IDEMPOTENCY_CALLERS
-   */
-  idempotencyCallers?: number
-}
-
-/** A served intent: its contract (schemas) and its handler. */
-export interface ServedIntent {
-  contract: IntentContract
-  handler: IntentHandler
-}
-
-/** The calls of one inbound stream, and a wake-up for when the last of them ends. */
 /** The calls one caller has running on this agent, across its streams. */
 interface CallerLoad {
   running: number
   streams: number
 }
 
+/** The calls of one inbound stream, and a wake-up for when the last of them ends. */
 interface StreamCalls {
   readonly active: Map<number, RunningCall>
   /** The caller's load, shared with its other streams. */
@@ -379,53 +302,9 @@ export class IntentServer implements Startable {
         const caller = { peer: call.peer, did: remoteDidString(connection), ...grant.caller }
         const run = (raced: boolean): MaybePromise<Frame> => this.execute(stream, writer, served, req, args, grant, caller, call, raced)
         if (req.idem === undefined) return run(true)
-        return this.idempotent(req, call, idempotencyKey(req.cmd, req.idem), argsDigestOf(req.args), run)
+        return runIdempotent(this.idempotency, call, idempotencyKey(req.cmd, req.idem), argsDigestOf(req.args), req.id, run)
       })
     )
-  }
-
-  /**
-   * The answer of a call with an idempotency key: the outcome remembered for the key, or the
-   * handler's, run now and remembered. What is remembered is the handler's own outcome, not how the
-   * call that ran it ended: when that call hit its deadline or was cancelled while the handler went
-   * on, a retry gets the handler's result. A retry that comes while the handler runs waits for it,
-   * within its own deadline. An error the handler ends with after its call was stopped, and any
-   * `CANCELLED` or `DEADLINE_EXCEEDED`, says nothing about the operation: it is not remembered, and a
-   * retry (a waiting one too) runs the intent again. A key reused with other arguments is refused
-   * with `INVALID_ARGUMENT`.
-   */
-  private idempotent(
-    req: RequestFrame,
-    call: RunningCall,
-    key: string,
-    digest: string,
-    run: (raced: boolean) => MaybePromise<Frame>
-  ): MaybePromise<Frame> {
-    const first = this.idempotency.get(call.peer, key)
-    if (first !== undefined) {
-      if (first.digest !== digest) {
-        throw new MeshError('INVALID_ARGUMENT', 'this idempotency key was used with other arguments', {
-          details: { reason: 'IdempotencyKeyReused' }
-        })
-      }
-      return andThen(call.race(first.outcome), (outcome) =>
-        outcome === undefined ? this.idempotent(req, call, key, digest, run) : { ...outcome, id: req.id }
-      )
-    }
-    const own = Promise.resolve(run(false))
-    const entry = this.idempotency.set(
-      call.peer,
-      key,
-      digest,
-      own.then((outcome) => {
-        if (outcome.type !== 'err' || !(call.reason !== undefined || outcome.code === 'CANCELLED' || outcome.code === 'DEADLINE_EXCEEDED')) {
-          return outcome
-        }
-        this.idempotency.forget(call.peer, key, entry)
-        return undefined
-      })
-    )
-    return call.race(own)
   }
 
   /**
