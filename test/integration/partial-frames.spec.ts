@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { MessageDecoder, NEED_MORE } from '../../src/rpc/codec.ts'
 import { RPC_PROTOCOL } from '../../src/rpc/index.ts'
+import { varintLength, writeVarint } from '../../src/rpc/varint.ts'
 import { type Mesh, startMesh } from '../fixtures/mesh.ts'
 import { waitFor } from '../fixtures/wait.ts'
 import type { Agent } from '../../src/index.ts'
@@ -13,13 +14,9 @@ const STALL_MS = 1_500
 
 /** The varint length prefix of a frame of `n` bytes. */
 function prefix(n: number): Uint8Array {
-  const out: number[] = []
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80)
-    n = Math.floor(n / 0x80)
-  }
-  out.push(n)
-  return Uint8Array.from(out)
+  const out = new Uint8Array(varintLength(n))
+  writeVarint(out, 0, n)
+  return out
 }
 
 /** The codes of the error frames the agent sent, and whether the stream ended with a reset. */
@@ -56,9 +53,13 @@ async function partialFrame(connection: Connection, size: number): Promise<{ str
   })
   stream.send(prefix(size))
   const body = new Uint8Array(size - 1).fill(0x41)
-  for (let at = 0; at < body.byteLength; at += 16 * KiB) {
+  // the agent may refuse and reset the stream while the body is still on its way: stop sending then
+  for (let at = 0; at < body.byteLength && stream.status === 'open'; at += 16 * KiB) {
     if (!stream.send(body.subarray(at, at + 16 * KiB))) {
-      await new Promise((resolve) => stream.addEventListener('drain', resolve, { once: true }))
+      await new Promise((resolve) => {
+        stream.addEventListener('drain', resolve, { once: true })
+        stream.addEventListener('close', resolve, { once: true })
+      })
     }
   }
   await waitFor('the partial frame to leave', () => stream.writeBufferLength === 0 || stream.status !== 'open')
